@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { run } from '../dist/main.js';
+process.exitCode = await run(process.argv); // exitCode, not exit(): lets piped stdout drain

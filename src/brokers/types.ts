@@ -1,0 +1,175 @@
+/**
+ * The broker contract. Every adapter (local, RabbitMQ, Kafka) implements it and the same contract
+ * suite (`test/contract/`) runs against each. Adapters move bytes: they never print, prompt or exit,
+ * and their driver types (amqplib, kafkajs, better-sqlite3) never leave their folder.
+ *
+ * Meaning per broker is stated on each member. A capability that only some brokers have is an
+ * optional member, so the type checker makes a command check for it (`requireCapability`).
+ */
+import { UnsupportedError } from '../errors.js';
+import type { BrokerKind, DeathRecord, TypedHeader } from '../message/envelope.js';
+
+/**
+ * A header value as the driver gives it. AMQP: amqplib's decoded field values (typed ones in
+ * `{ '!': type, value }` form, byte arrays as bytes, nested tables). Kafka: bytes, arrays for
+ * repeated keys.
+ */
+export type HeaderValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array
+  | TypedHeader
+  | HeaderValue[]
+  | { [key: string]: HeaderValue };
+
+export type Headers = Record<string, HeaderValue>;
+
+/** AMQP basic properties mq sets or reads. Absent on Kafka. */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  messageId?: string;
+  correlationId?: string;
+  replyTo?: string;
+  expiration?: string;
+  type?: string;
+  appId?: string;
+  userId?: string;
+  priority?: number;
+  /** 2 = persistent. mq publishes persistent messages unless told otherwise. */
+  deliveryMode?: number;
+  /** Milliseconds since the epoch. */
+  timestamp?: number;
+}
+
+export interface OutboundMessage {
+  /** Exact bytes; never re-serialised. */
+  body: Uint8Array;
+  /** Kafka record key. */
+  key?: Uint8Array;
+  headers?: Headers;
+  properties?: MessageProperties;
+}
+
+/** Where a publish goes. AMQP: exchange + routing key (mandatory always). Kafka: topic, optional partition. */
+export type Route =
+  | { kind: 'exchange'; exchange: string; routingKey: string }
+  | { kind: 'queue'; queue: string }
+  | { kind: 'topic'; topic: string; partition?: number };
+
+export interface PublishReceipt {
+  /** The message id mq set or the caller gave. */
+  messageId: string;
+  /** Confirmed by the broker and routed to at least one queue (AMQP), or acknowledged by all in-sync replicas (Kafka). */
+  status: 'confirmed' | 'unroutable' | 'unconfirmed';
+  /** Milliseconds from send to confirm. */
+  confirmLatencyMs: number | null;
+  /** Kafka position of the written record. */
+  partition?: number;
+  offset?: string;
+}
+
+export interface InboundMessage extends OutboundMessage {
+  /** DESIGN.md §4: message_id, else a content hash; Kafka `topic/partition/offset`; local the message id. */
+  id: string;
+  /** The queue or topic it was read from. */
+  source: string;
+  exchange: string | null;
+  routingKey: string | null;
+  partition: number | null;
+  offset: string | null;
+  /** When the broker or publisher stamped it, ms since the epoch; null if nobody did. */
+  timestamp: number | null;
+  redelivered: boolean;
+  /** Returns so far; null where the broker keeps no count (classic queues). */
+  deliveryCount: number | null;
+  death: DeathRecord | null;
+}
+
+/** A received message plus the means to settle it. Settle exactly once; every method is awaited. */
+export interface Delivery {
+  readonly message: InboundMessage;
+  /** Done. RabbitMQ: basic.ack. Kafka: mark settled; the committed offset per partition is the
+   *  highest contiguous settled offset + 1. Local: delete. */
+  ack(): Promise<void>;
+  /** Give up on it. RabbitMQ: reject(requeue=false), to the dead-letter exchange. Kafka: produce to
+   *  the DLQ topic, then mark settled. Local: move to the dead-letter queue with a death record. */
+  deadLetter(): Promise<void>;
+  /** Return for another attempt; counts a delivery (RabbitMQ: reject(requeue=true); Kafka: seek back;
+   *  Local: count, and dead-letter past `maxDeliveries`). */
+  retry(): Promise<void>;
+  /** Return untouched; does not count where the broker allows (RabbitMQ nack(requeue), which counts
+   *  on quorum queues before 4.3; Kafka: seek back; Local: unlease). */
+  release(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  signal: AbortSignal;
+  /** Unsettled deliveries in flight at once. */
+  prefetch?: number;
+  /** Kafka consumer group; required to commit. */
+  group?: string;
+}
+
+export interface PeekOptions {
+  limit: number;
+  /** Browse even where it spends a delivery (DESIGN.md §5.1). */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface QueueInfo {
+  name: string;
+  kind: 'queue' | 'topic';
+  type: 'classic' | 'quorum' | 'stream' | 'log' | null;
+  ready: number | null;
+  unacked: number | null;
+  consumers: number | null;
+  deadLetterQueue: string | null;
+  /** True when the figures come from a sampling API (RabbitMQ management) rather than an exact declare. */
+  sampled: boolean;
+}
+
+/** Reading without removing: peek and tail. */
+export interface Inspection {
+  /** The head of a queue or the last N of a log, each returned untouched. */
+  peek(source: string, options: PeekOptions): Promise<InboundMessage[]>;
+  /** New messages as they arrive, without removing any. Yields until the signal aborts. */
+  tail(
+    source: string,
+    options: { signal: AbortSignal; onReady?: () => void },
+  ): AsyncIterable<InboundMessage>;
+  list(pattern?: string): Promise<QueueInfo[]>;
+  describe(name: string): Promise<QueueInfo>;
+}
+
+export interface BrokerAdapter {
+  readonly kind: BrokerKind;
+  /** Connects, bounded by the connect timeout; a failure is a `ConnectError`. */
+  connect(): Promise<void>;
+  /** Idempotent. Waits for unconfirmed publishes, then releases sockets and files. */
+  close(): Promise<void>;
+  /** Resolves only after the broker confirms or refuses every message (confirm channel with
+   *  mandatory, Kafka acks=-1, a durable SQLite commit). One receipt per message, in order. */
+  publish(
+    route: Route,
+    messages: readonly OutboundMessage[],
+    options?: { signal?: AbortSignal },
+  ): Promise<PublishReceipt[]>;
+  /** Deliveries until `options.signal` aborts; leaving the `for await` loop early stops the consumer
+   *  and releases what was not settled. */
+  consume(source: string, options: ConsumeOptions): AsyncIterable<Delivery>;
+  readonly inspection?: Inspection;
+}
+
+/** A typed capability check instead of stubs that throw "not implemented". */
+export function requireCapability<K extends 'inspection'>(
+  broker: BrokerAdapter,
+  capability: K,
+): NonNullable<BrokerAdapter[K]> {
+  const found = broker[capability];
+  if (!found) throw new UnsupportedError(`the ${broker.kind} broker cannot do ${capability}`);
+  return found;
+}

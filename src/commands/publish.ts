@@ -1,0 +1,309 @@
+import { Command, Option } from 'commander';
+import type {
+  Headers,
+  InboundMessage,
+  OutboundMessage,
+  PublishReceipt,
+  Route,
+} from '../brokers/types.js';
+import { resolvePublishTarget, type RouteFlags } from '../config/catalog.js';
+import {
+  collectHeader,
+  parseDuration,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseRate,
+} from '../config/parse-args.js';
+import { PartialError, TimeoutError, UsageError } from '../errors.js';
+import type { Factory } from '../factory.js';
+import { OUTPUT_MODES, type OutputMode } from '../io/output-mode.js';
+
+export interface PublishOptions {
+  f: Factory;
+  event: string;
+  inputs: string[];
+  route: RouteFlags;
+  key: string | undefined;
+  headers: [string, string][];
+  repeat: number;
+  /** Messages per second; undefined for as fast as confirms allow. */
+  rate: number | undefined;
+  /** Overall deadline in milliseconds. */
+  timeout: number | undefined;
+  dryRun: boolean;
+  output: OutputMode;
+  json: boolean;
+}
+
+interface PublishFlags extends RouteFlags {
+  key?: string;
+  header?: [string, string][];
+  repeat: number;
+  rate?: number;
+  timeout?: number;
+  dryRun: boolean;
+  output?: OutputMode;
+  json: boolean;
+}
+
+export function newPublishCommand(f: Factory, runF = publishRun): Command {
+  return new Command('publish')
+    .summary('publish an event from fixture files, a directory or stdin, with confirms')
+    .description(
+      'Publishes <event> with the bodies in [file...]: a JSON file, a JSON array (one message per element),\n' +
+        'NDJSON, a directory of them, or - for stdin. Templates {{uuid}}, {{now}}, {{seq}}, {{env.NAME}} and\n' +
+        "{{randomInt a b}} are rendered per message. Every input is checked (syntax, templates, the event's\n" +
+        'JSON Schema from mq.config.json) before the first message is sent.\n\n' +
+        'The route comes from flags, else the event catalog in mq.config.json, else the defaults: exchange\n' +
+        'amq.topic with the event name as routing key on AMQP, a topic named after the event on Kafka.',
+    )
+    .argument('<event>', 'event type, e.g. order.placed')
+    .argument('[file...]', 'fixture files or directories; - for stdin')
+    .option('--exchange <name>', 'AMQP exchange (overrides the catalog)')
+    .option('--routing-key <key>', 'AMQP routing key (overrides the catalog)')
+    .option('--topic <name>', 'Kafka topic (overrides the catalog)')
+    .option('--key <key>', 'Kafka record key (default: the catalog key field of each body)')
+    .option('--partition <n>', 'Kafka partition', parseNonNegativeInt)
+    .option('--header <key=value>', 'add a header (repeatable)', collectHeader)
+    .option(
+      '--repeat <n>',
+      'send the whole input n times ({{seq}} counts across repeats)',
+      parsePositiveInt,
+      1,
+    )
+    .option('--rate <n/s>', 'at most this many messages per second', parseRate)
+    .option(
+      '--timeout <duration>',
+      'overall deadline; unconfirmed messages are then reported (exit 4)',
+      parseDuration,
+    )
+    .option(
+      '--dry-run',
+      'render and validate, print the envelopes that would be sent, send nothing',
+      false,
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'how --dry-run prints messages').choices(OUTPUT_MODES),
+    )
+    .option('--json', 'print JSON: envelopes with --dry-run, else a summary object', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mq publish order.placed fixtures/order.placed.json
+  $ mq publish order.placed fixtures/order.placed.json --dry-run --json
+  $ mq publish order.placed orders.ndjson --repeat 100 --rate 50/s
+  $ echo '{"orderId":"{{uuid}}","n":{{seq}}}' | mq publish order.placed - --repeat 3
+  $ mq --broker kafka://localhost:9092 publish order.placed fixtures/ --key ord-1`,
+    )
+    .action(async (event: string, files: string[], flags: PublishFlags) => {
+      if (files.length === 0) {
+        throw new UsageError('no fixture given', {
+          hint: `name a file or directory, or - for stdin: mq publish ${event} fixtures/${event}.json`,
+        });
+      }
+      if (flags.json && flags.output !== undefined && flags.output !== 'json') {
+        throw new UsageError('--json and --output cannot disagree', { hint: 'pass one of them' });
+      }
+      await runF({
+        f,
+        event,
+        inputs: files,
+        route: pickRouteFlags(flags),
+        key: flags.key,
+        headers: flags.header ?? [],
+        repeat: flags.repeat,
+        rate: flags.rate,
+        timeout: flags.timeout,
+        dryRun: flags.dryRun,
+        output: flags.json ? 'json' : (flags.output ?? 'line'),
+        json: flags.json,
+      });
+    });
+}
+
+function pickRouteFlags(flags: PublishFlags): RouteFlags {
+  return {
+    ...(flags.exchange === undefined ? {} : { exchange: flags.exchange }),
+    ...(flags.routingKey === undefined ? {} : { routingKey: flags.routingKey }),
+    ...(flags.topic === undefined ? {} : { topic: flags.topic }),
+    ...(flags.partition === undefined ? {} : { partition: flags.partition }),
+  };
+}
+
+export async function publishRun(opts: PublishOptions): Promise<void> {
+  const { f } = opts;
+  const { spec } = await f.brokerChoice();
+  const project = await f.project();
+  const target = resolvePublishTarget(opts.event, opts.route, project, spec.kind);
+  if (target.warning) f.io.notice(`warning: ${target.warning}`);
+  if (opts.key !== undefined && spec.kind !== 'kafka') {
+    throw new UsageError(`--key applies to Kafka, not to the ${spec.kind} broker`);
+  }
+
+  const [{ loadFixtures }, { prepareMessages }, { loadEventSchema }] = await Promise.all([
+    import('../fixtures/load.js'),
+    import('../fixtures/prepare.js'),
+    import('../config/project-file.js'),
+  ]);
+  const schema = project && target.event ? await loadEventSchema(project, target.event) : null;
+  const documents = await loadFixtures(opts.inputs, { stdin: f.io.in, cwd: f.cwd });
+  const keyField = spec.kind === 'kafka' && opts.key === undefined ? target.event?.key : undefined;
+  const ready = await prepareMessages(documents, {
+    repeat: opts.repeat,
+    env: f.env,
+    ...(schema ? { schema: schema.schema, schemaName: schema.file } : {}),
+    ...(keyField ? { keyField } : {}),
+  });
+
+  const headers: Headers = { ...(target.event?.headers ?? {}) };
+  for (const [name, value] of opts.headers) headers[name] = value;
+  const contentType = target.event?.contentType;
+  const messages = ready.map((message): OutboundMessage => {
+    const key = opts.key ?? message.key;
+    const isJson = message.json !== undefined;
+    return {
+      body: message.body,
+      ...(key === undefined ? {} : { key: Buffer.from(key, 'utf8') }),
+      headers,
+      properties: {
+        messageId: crypto.randomUUID(),
+        timestamp: Date.now(),
+        deliveryMode: 2,
+        ...((contentType ?? isJson) ? { contentType: contentType ?? 'application/json' } : {}),
+      },
+    };
+  });
+
+  if (opts.dryRun) {
+    const [{ writeEnvelope }, { toEnvelope }] = await Promise.all([
+      import('../io/message-output.js'),
+      import('../message/envelope-codec.js'),
+    ]);
+    for (const message of messages) {
+      const planned = plannedDelivery(message, target.route);
+      writeEnvelope(
+        f.io,
+        opts.output,
+        toEnvelope(planned, {
+          broker: spec.kind,
+          sourceKind: target.route.kind === 'topic' ? 'topic' : null,
+        }),
+      );
+    }
+    f.io.notice(
+      `dry run: ${messages.length} message(s) would go to ${describeRoute(target.route)} on ${spec.display}; nothing was sent`,
+    );
+    return;
+  }
+  await send(opts, target.route, messages);
+}
+
+/** The message as a consumer would read it, for --dry-run: no position, no delivery state. */
+function plannedDelivery(message: OutboundMessage, route: Route): InboundMessage {
+  return {
+    ...message,
+    id: message.properties?.messageId ?? crypto.randomUUID(),
+    source: route.kind === 'topic' ? route.topic : route.kind === 'queue' ? route.queue : '',
+    exchange: route.kind === 'exchange' ? route.exchange : route.kind === 'queue' ? '' : null,
+    routingKey:
+      route.kind === 'exchange' ? route.routingKey : route.kind === 'queue' ? route.queue : null,
+    partition: route.kind === 'topic' ? (route.partition ?? null) : null,
+    offset: null,
+    timestamp: message.properties?.timestamp ?? null,
+    redelivered: false,
+    deliveryCount: null,
+    death: null,
+  };
+}
+
+export function describeRoute(route: Route): string {
+  switch (route.kind) {
+    case 'exchange':
+      return `exchange ${route.exchange} with routing key ${route.routingKey}`;
+    case 'queue':
+      return `queue ${route.queue}`;
+    case 'topic':
+      return `topic ${route.topic}${route.partition === undefined ? '' : ` partition ${route.partition}`}`;
+  }
+}
+
+async function send(
+  opts: PublishOptions,
+  route: Route,
+  messages: OutboundMessage[],
+): Promise<void> {
+  const { f } = opts;
+  const broker = await f.broker();
+  const deadline = opts.timeout === undefined ? undefined : AbortSignal.timeout(opts.timeout);
+  const signal = deadline ? AbortSignal.any([f.signal, deadline]) : f.signal;
+  const started = performance.now();
+  const receipts: PublishReceipt[] = [];
+  const spacingMs = opts.rate === undefined ? 0 : 1000 / opts.rate;
+  const batch = opts.rate === undefined ? messages.length : 1;
+  for (let index = 0; index < messages.length && !signal.aborted; index += batch) {
+    const chunkStart = performance.now();
+    receipts.push(
+      ...(await broker.publish(route, messages.slice(index, index + batch), { signal })),
+    );
+    const wait = spacingMs - (performance.now() - chunkStart);
+    if (wait > 0 && index + batch < messages.length) await sleep(wait, signal);
+  }
+  const elapsedMs = performance.now() - started;
+  const summary = summarise(receipts, messages.length, elapsedMs, route);
+  if (opts.json) f.io.out.write(`${JSON.stringify(summary)}\n`);
+  f.io.notice(
+    `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} in ${(elapsedMs / 1000).toFixed(2)}s` +
+      ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${summary.confirmLatencyMs.p50}ms p99 ${summary.confirmLatencyMs.p99}ms)`,
+  );
+  if (summary.unroutable > 0) {
+    throw new PartialError(
+      `${summary.unroutable} message(s) were unroutable: no queue is bound to ${describeRoute(route)}`,
+      {
+        hint: 'check the bindings with mq describe, or publish with --routing-key',
+      },
+    );
+  }
+  if (summary.unconfirmed > 0) {
+    const error = deadline?.aborted ? TimeoutError : PartialError;
+    throw new error(
+      `${summary.unconfirmed} message(s) were not confirmed by the broker; they may or may not have arrived`,
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number, route: Route) {
+  const latencies = receipts
+    .flatMap((r) => (r.confirmLatencyMs === null ? [] : [r.confirmLatencyMs]))
+    .sort((a, b) => a - b);
+  const percentile = (p: number) =>
+    latencies.length === 0
+      ? null
+      : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+  const confirmed = receipts.filter((r) => r.status === 'confirmed').length;
+  const unroutable = receipts.filter((r) => r.status === 'unroutable').length;
+  return {
+    route,
+    total,
+    confirmed,
+    unroutable,
+    unconfirmed: total - confirmed - unroutable,
+    elapsedMs: Math.round(elapsedMs),
+    ratePerSec: confirmed / Math.max(elapsedMs / 1000, 1e-3),
+    confirmLatencyMs: { p50: percentile(0.5), p99: percentile(0.99) },
+  };
+}

@@ -1,0 +1,99 @@
+import { Command, Option } from 'commander';
+import type { Factory, GlobalOptions } from '../factory.js';
+import { parseDuration } from '../config/parse-args.js';
+import { mqVersion } from '../version.js';
+import { newContextCommand } from './context/index.js';
+import { newHelpCommand } from './help.js';
+import { newPublishCommand } from './publish.js';
+
+/** Commands that never talk to a broker: they validate explicit broker flags but do not resolve one. */
+const BROKERLESS = new Set(['context', 'help']);
+
+export function newRootCommand(f: Factory): Command {
+  const program = new Command('mq')
+    .description(
+      'Produce, consume and inspect messages on RabbitMQ, Kafka and an embedded local broker',
+    )
+    .version(mqVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addOption(
+      new Option(
+        '-b, --broker <url>',
+        'broker URL: local[:dir], amqp[s]://…, kafka[+ssl]://… (env: MQ_BROKER)',
+      ),
+    )
+    .addOption(
+      new Option('-c, --context <name>', 'named connection from the user config (env: MQ_CONTEXT)'),
+    )
+    .addOption(
+      new Option(
+        '--config <file>',
+        'project file (default: mq.config.json found upwards from here)',
+      ),
+    )
+    .addOption(
+      new Option('--management-url <url>', 'RabbitMQ management API (default http://<host>:15672)'),
+    )
+    .addOption(
+      new Option('--connect-timeout <duration>', 'give up connecting after this long')
+        .default(10_000, '10s')
+        .argParser(parseDuration),
+    )
+    .option('--no-color', 'disable colour (env: NO_COLOR)')
+    .option('--no-input', 'never prompt (env: MQ_NO_INPUT, CI)')
+    .helpCommand(false)
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mq publish order.placed fixtures/order.placed.json --dry-run --json
+  $ mq --broker amqp://guest:guest@localhost publish order.placed fixtures/order.placed.json
+  $ mq context add dev --broker amqp://app@rabbit.internal/orders --password '\${RABBIT_PASSWORD}'
+  $ mq help exit-codes
+
+With no broker chosen, mq uses the embedded local broker: no server needed.`,
+    );
+
+  program.hook('preAction', async (_root, action) => {
+    const flags = program.opts<GlobalOptions & { color: boolean; input: boolean }>();
+    f.globals = {
+      connectTimeout: flags.connectTimeout,
+      ...(flags.broker === undefined ? {} : { broker: flags.broker }),
+      ...(flags.context === undefined ? {} : { context: flags.context }),
+      ...(flags.config === undefined ? {} : { config: flags.config }),
+      ...(flags.managementUrl === undefined ? {} : { managementUrl: flags.managementUrl }),
+    };
+    const usesBroker = !BROKERLESS.has(topLevelName(action));
+    if (usesBroker || flags.broker !== undefined || flags.context !== undefined) {
+      const choice = await f.brokerChoice();
+      if (usesBroker) f.io.status(f.io.colors.dim(`using ${choice.spec.display}`));
+    }
+    if (flags.config !== undefined) await f.project();
+  });
+
+  program
+    .addCommand(newPublishCommand(f))
+    .addCommand(newContextCommand(f))
+    .addCommand(newHelpCommand(f, program));
+
+  configureEverywhere(program, f);
+  return program;
+}
+
+function topLevelName(command: Command): string {
+  let current = command;
+  while (current.parent?.parent) current = current.parent;
+  return current.name();
+}
+
+/** `addCommand()` does not pass exitOverride or output settings down (commander 14), so set them on every node. */
+function configureEverywhere(command: Command, f: Factory): void {
+  command.exitOverride().configureOutput({
+    writeOut: (text) => f.io.out.write(text),
+    writeErr: (text) => f.io.err.write(text),
+    // main.ts prints parse errors itself, in the one error format.
+    outputError: () => {},
+  });
+  for (const child of command.commands) configureEverywhere(child, f);
+}
