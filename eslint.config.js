@@ -82,6 +82,8 @@ export default tseslint.config(
       ...vitest.configs.recommended.rules,
       'vitest/no-focused-tests': 'error',
       'vitest/no-commented-out-tests': 'error',
+      // Helpers named expect… assert for the test that calls them.
+      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*'] }],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },

@@ -11,6 +11,8 @@ export async function run(argv: readonly string[], factory?: Factory): Promise<n
     process.stdout.write(`${mqVersion()}\n`);
     return 0;
   }
+  // Stack traces of the bundle point back at src/ when someone asks for them.
+  if (process.env.MQ_DEBUG) process.setSourceMapsEnabled(true);
   const { runCli } = await import('./cli.js');
   return runCli(argv, factory);
 }

@@ -49,7 +49,7 @@ export function newRootCommand(f: Factory): Command {
 Examples:
   $ mq publish order.placed fixtures/order.placed.json --dry-run --json
   $ mq --broker amqp://guest:guest@localhost publish order.placed fixtures/order.placed.json
-  $ mq context add dev --broker amqp://app@rabbit.internal/orders --password '\${RABBIT_PASSWORD}'
+  $ mq context add prod amqp://app@rabbit.internal/orders --password-env RABBIT_PASSWORD
   $ mq help exit-codes
 
 With no broker chosen, mq uses the embedded local broker: no server needed.`,

@@ -110,7 +110,7 @@ export function knownContextsHint(config: UserConfig): string {
   const known = Object.keys(config.contexts);
   return known.length > 0
     ? `known contexts: ${known.join(', ')}`
-    : 'create one with mq context add <name> --broker <url>';
+    : 'create one with mq context add <name> <url>';
 }
 
 /** For commands that manage contexts: a missing one is "not found" (exit 1), not a usage error. */

@@ -20,7 +20,7 @@ export interface CliOptions {
 }
 
 /** A private MQ_HOME and MQ_CONFIG, so a test never sees the user's brokers or contexts. */
-export function isolatedEnv(): Record<string, string> {
+export function isolatedEnv(): { MQ_HOME: string; MQ_CONFIG: string } {
   const home = mkdtempSync(join(tmpdir(), 'mq-test-'));
   return { MQ_HOME: join(home, 'data'), MQ_CONFIG: join(home, 'config.json') };
 }

@@ -18,7 +18,6 @@ export interface ContextAddOptions {
 }
 
 interface AddFlags {
-  broker: string;
   passwordEnv?: string;
   passwordStdin: boolean;
   node?: string[];
@@ -35,7 +34,10 @@ export function newContextAddCommand(f: Factory, runF = contextAddRun): Command 
   return new Command('add')
     .summary('save a named broker connection')
     .argument('<name>', 'context name')
-    .requiredOption('--broker <url>', 'broker URL (may contain ${VAR} references)')
+    .argument(
+      '<url>',
+      'broker URL: amqp[s]://…, kafka[+ssl]://… or local[:dir] (may contain ${VAR} references)',
+    )
     .option(
       '--password-env <var>',
       'take the password from this environment variable when used (stored as ${VAR})',
@@ -57,12 +59,12 @@ export function newContextAddCommand(f: Factory, runF = contextAddRun): Command 
       'after',
       `
 Examples:
-  $ mq context add dev --broker amqp://guest:guest@localhost:5672/ --use
-  $ mq context add prod --broker amqp://app@rabbit-1.internal/orders --password-env RABBIT_PASSWORD \\
+  $ mq context add dev amqp://guest:guest@localhost:5672/ --use
+  $ mq context add prod amqp://app@rabbit-1.internal/orders --password-env RABBIT_PASSWORD \\
       --node amqp://app@rabbit-2.internal/orders
-  $ printf '%s' "$PW" | mq context add events --broker 'kafka://app@kafka:9094?sasl=scram-sha-256' --password-stdin`,
+  $ printf '%s' "$PW" | mq context add events 'kafka://app@kafka:9094?sasl=scram-sha-256' --password-stdin`,
     )
-    .action(async (name: string, flags: AddFlags) => {
+    .action(async (name: string, url: string, flags: AddFlags) => {
       if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
         throw new UsageError(`invalid context name "${name}"`, {
           hint: 'use letters, digits, ".", "_" and "-"',
@@ -81,16 +83,18 @@ Examples:
         ...(flags.insecure ? { insecure: true } : {}),
       };
       const context: Context = {
-        broker: flags.broker,
+        broker: url,
         ...(flags.passwordEnv ? { password: `\${${flags.passwordEnv}}` } : {}),
         ...(flags.node ? { nodes: flags.node } : {}),
         ...(flags.managementUrl ? { managementUrl: flags.managementUrl } : {}),
         ...(Object.keys(tls).length > 0 ? { tls } : {}),
       };
+      const laterPassword = flags.passwordEnv !== undefined || flags.passwordStdin;
+      const checkOptions = { env: f.env, cwd: f.cwd, ...(laterPassword ? { password: 'x' } : {}) };
       // Checked now, with ${VAR} parts stood in for, so a typo fails here and not at first use.
-      parseBrokerUrl(placeholderReferences(flags.broker), { env: f.env, cwd: f.cwd });
+      parseBrokerUrl(placeholderReferences(url), checkOptions);
       for (const node of flags.node ?? [])
-        parseBrokerUrl(placeholderReferences(node), { env: f.env, cwd: f.cwd });
+        parseBrokerUrl(placeholderReferences(node), checkOptions);
       await runF({
         f,
         name,

@@ -20,6 +20,6 @@ export function newContextCommand(f: Factory): Command {
     .addCommand(newContextShowCommand(f))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ mq context add dev --broker amqp://localhost --use\n  $ mq context ls',
+      '\nExamples:\n  $ mq context add dev amqp://localhost --use\n  $ mq context ls',
     );
 }

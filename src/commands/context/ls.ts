@@ -18,7 +18,7 @@ export function newContextLsCommand(f: Factory): Command {
         return;
       }
       if (views.length === 0) {
-        f.io.status('no contexts yet: mq context add <name> --broker <url>');
+        f.io.status('no contexts yet: mq context add <name> <url>');
         return;
       }
       await printRows(

@@ -36,7 +36,7 @@ export function viewContext(name: string, context: Context, current: boolean): C
 
 function brokerKind(url: string): ContextView['kind'] {
   try {
-    return parseBrokerUrl(placeholderReferences(url), { env: {}, cwd: '/' }).kind;
+    return parseBrokerUrl(placeholderReferences(url), { env: {}, cwd: '/', password: 'x' }).kind;
   } catch {
     return 'invalid';
   }
