@@ -56,6 +56,22 @@ function once<T>(build: () => Promise<T>): () => Promise<T> {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * Ctrl-C aborts this signal so that commands can stop cleanly (release what they hold, say what
+ * was done); each command decides whether that is a normal end (tail, peek) or an interruption
+ * (consume, redrive). A second Ctrl-C does not wait.
+ */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
 export function createFactory(options: FactoryOptions = {}): Factory {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -67,7 +83,7 @@ export function createFactory(options: FactoryOptions = {}): Factory {
     io,
     env,
     cwd,
-    signal: options.signal ?? new AbortController().signal,
+    signal: options.signal ?? interruptSignal(),
     get prompter() {
       return (prompter ??= inquirerPrompter(io));
     },

@@ -7,6 +7,7 @@
  * optional member, so the type checker makes a command check for it (`requireCapability`).
  */
 import { UnsupportedError } from '../errors.js';
+import type { Topology } from '../config/topology.js';
 import type { BrokerKind, DeathRecord, TypedHeader } from '../message/envelope.js';
 
 /**
@@ -124,25 +125,56 @@ export interface QueueInfo {
   name: string;
   kind: 'queue' | 'topic';
   type: 'classic' | 'quorum' | 'stream' | 'log' | null;
+  /** Messages waiting to be delivered. */
   ready: number | null;
+  /** Delivered and not yet settled. */
   unacked: number | null;
   consumers: number | null;
+  /** Where this queue's dead letters go: the exchange, and the queue it routes them to when known. */
+  deadLetterExchange: string | null;
   deadLetterQueue: string | null;
+  /** Deliveries before a message is dead-lettered (RabbitMQ x-delivery-limit + 1), null when unlimited. */
+  maxDeliveries: number | null;
+  messageTtlMs: number | null;
+  bindings: { exchange: string; routingKey: string }[];
   /** True when the figures come from a sampling API (RabbitMQ management) rather than an exact declare. */
   sampled: boolean;
 }
 
-/** Reading without removing: peek and tail. */
+/** Reading without removing: peek, tail, ls, describe and expect. None of these removes a message or spends a delivery. */
 export interface Inspection {
-  /** The head of a queue or the last N of a log, each returned untouched. */
+  /** The first `limit` ready messages of a queue (the last N of a log), each left untouched. */
   peek(source: string, options: PeekOptions): Promise<InboundMessage[]>;
-  /** New messages as they arrive, without removing any. Yields until the signal aborts. */
+  /**
+   * Messages routed to `source` from now on, copied to a tap, so the queue keeps them (RabbitMQ: a
+   * temporary exclusive queue bound like the target; local: a tap the broker fills on publish).
+   * Calls `onReady` once the tap is in place. Yields until the signal aborts.
+   */
   tail(
     source: string,
     options: { signal: AbortSignal; onReady?: () => void },
   ): AsyncIterable<InboundMessage>;
+  /** Queues (and topics) whose names match a glob (`*`, `?`), sorted by name. */
   list(pattern?: string): Promise<QueueInfo[]>;
+  /** One queue or topic; a missing one is a `NotFoundError` with a "did you mean" hint. */
   describe(name: string): Promise<QueueInfo>;
+}
+
+/** A difference between the declared and the live topology. */
+export interface TopologyChange {
+  action: 'create' | 'unchanged' | 'conflict';
+  kind: 'exchange' | 'queue' | 'binding' | 'topic';
+  name: string;
+  /** For a conflict: the arguments that differ, e.g. `x-queue-type: live classic, declared quorum`. */
+  detail: string | null;
+}
+
+/** Declaring what a project file describes (`mq topology plan|apply`). */
+export interface TopologyManagement {
+  /** What `apply` would do; changes nothing. */
+  plan(topology: Topology): Promise<TopologyChange[]>;
+  /** Creates what is missing, idempotently. A conflict changes nothing and is a `RefusedError` naming it. */
+  apply(topology: Topology): Promise<TopologyChange[]>;
 }
 
 export interface BrokerAdapter {
@@ -162,10 +194,11 @@ export interface BrokerAdapter {
    *  and releases what was not settled. */
   consume(source: string, options: ConsumeOptions): AsyncIterable<Delivery>;
   readonly inspection?: Inspection;
+  readonly topology?: TopologyManagement;
 }
 
 /** A typed capability check instead of stubs that throw "not implemented". */
-export function requireCapability<K extends 'inspection'>(
+export function requireCapability<K extends 'inspection' | 'topology'>(
   broker: BrokerAdapter,
   capability: K,
 ): NonNullable<BrokerAdapter[K]> {

@@ -4,7 +4,14 @@ import { parseDuration } from '../config/parse-args.js';
 import { mqVersion } from '../version.js';
 import { newContextCommand } from './context/index.js';
 import { newHelpCommand } from './help.js';
+import { newConsumeCommand } from './consume.js';
+import { newDescribeCommand } from './describe.js';
+import { newExpectCommand } from './expect.js';
+import { newLsCommand } from './ls.js';
+import { newPeekCommand } from './peek.js';
 import { newPublishCommand } from './publish.js';
+import { newTailCommand } from './tail.js';
+import { newTopologyCommand } from './topology/index.js';
 
 /** Commands that never talk to a broker: they validate explicit broker flags but do not resolve one. */
 const BROKERLESS = new Set(['context', 'help']);
@@ -74,6 +81,13 @@ With no broker chosen, mq uses the embedded local broker: no server needed.`,
 
   program
     .addCommand(newPublishCommand(f))
+    .addCommand(newPeekCommand(f))
+    .addCommand(newTailCommand(f))
+    .addCommand(newConsumeCommand(f))
+    .addCommand(newExpectCommand(f))
+    .addCommand(newLsCommand(f))
+    .addCommand(newDescribeCommand(f))
+    .addCommand(newTopologyCommand(f))
     .addCommand(newContextCommand(f))
     .addCommand(newHelpCommand(f, program));
 

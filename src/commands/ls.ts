@@ -1,0 +1,57 @@
+import { Command } from 'commander';
+import { requireCapability, type QueueInfo } from '../brokers/types.js';
+import type { Factory } from '../factory.js';
+import { printRows } from '../io/table.js';
+
+export interface LsOptions {
+  f: Factory;
+  pattern: string | undefined;
+  json: boolean;
+}
+
+export function newLsCommand(f: Factory, runF = lsRun): Command {
+  return new Command('ls')
+    .summary('list queues and topics with their depth, consumers and dead-letter queue')
+    .argument('[pattern]', 'only names matching this glob (* and ?)')
+    .option('--json', 'print JSON', false)
+    .addHelpText('after', "\nExamples:\n  $ mq ls\n  $ mq ls 'order*' --json")
+    .action(async (pattern: string | undefined, flags: { json: boolean }) => {
+      await runF({ f, pattern, json: flags.json });
+    });
+}
+
+const show = (value: number | null) => (value === null ? '-' : String(value));
+
+export async function lsRun(opts: LsOptions): Promise<void> {
+  const { f } = opts;
+  const queues = await requireCapability(await f.broker(), 'inspection').list(opts.pattern);
+  if (opts.json) {
+    f.io.out.write(`${JSON.stringify(queues)}\n`);
+    return;
+  }
+  if (queues.length === 0) {
+    f.io.status(
+      opts.pattern === undefined ? 'no queues or topics' : `nothing matches ${opts.pattern}`,
+    );
+    return;
+  }
+  const byName = new Map(queues.map((queue) => [queue.name, queue]));
+  const dlqDepth = (queue: QueueInfo) =>
+    queue.deadLetterQueue === null
+      ? ''
+      : `${queue.deadLetterQueue} (${show(byName.get(queue.deadLetterQueue)?.ready ?? null)})`;
+  await printRows(
+    f.io,
+    ['NAME', 'TYPE', 'READY', 'UNACKED', 'CONSUMERS', 'DEAD LETTERS'],
+    queues.map((queue) => [
+      queue.name,
+      queue.type ?? '-',
+      show(queue.ready),
+      show(queue.unacked),
+      show(queue.consumers),
+      dlqDepth(queue),
+    ]),
+  );
+  if (queues.some((queue) => queue.sampled))
+    f.io.status(f.io.colors.dim('figures from the management API are sampled (~5 s behind)'));
+}

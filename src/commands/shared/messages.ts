@@ -1,0 +1,98 @@
+import { Option, type Command } from 'commander';
+import type { InboundMessage } from '../../brokers/types.js';
+import { UsageError } from '../../errors.js';
+import { OUTPUT_MODES, type OutputMode } from '../../io/output-mode.js';
+import type { IOStreams } from '../../io/streams.js';
+import type { BrokerKind, Envelope } from '../../message/envelope.js';
+
+/** Flags of every command that prints messages. */
+export interface MessageOutputFlags {
+  json: boolean;
+  output?: OutputMode;
+  filter?: string;
+  format?: string;
+}
+
+export function addMessageOutputOptions(command: Command, { filter = true } = {}): Command {
+  command
+    .option(
+      '--json',
+      'print each message as one NDJSON envelope line (same as --output json)',
+      false,
+    )
+    .addOption(
+      new Option('-o, --output <mode>', 'line, pretty, json or raw (the exact body bytes)').choices(
+        OUTPUT_MODES,
+      ),
+    )
+    .option(
+      '--format <template>',
+      "print each message through a template, e.g. '{routingKey} {json.orderId}'",
+    );
+  if (filter)
+    command.option(
+      '--filter <expr>',
+      "only messages matching a CEL condition, e.g. 'json.totalAmount > 50'",
+    );
+  return command;
+}
+
+export function outputModeOf(flags: MessageOutputFlags): OutputMode {
+  if (flags.json && flags.output !== undefined && flags.output !== 'json') {
+    throw new UsageError('--json and --output cannot disagree', { hint: 'pass one of them' });
+  }
+  if (flags.format !== undefined && (flags.json || flags.output !== undefined)) {
+    throw new UsageError('--format replaces --json and --output', { hint: 'pass one of them' });
+  }
+  return flags.json ? 'json' : (flags.output ?? 'line');
+}
+
+/** Turns delivered messages into envelopes, applies --filter, and writes them as --output or --format asks. */
+export interface MessagePrinter {
+  envelope(message: InboundMessage): Envelope;
+  matches(envelope: Envelope): boolean;
+  /** Resolves once the line has been handed to the operating system: a consumer acks only after that. */
+  print(envelope: Envelope): Promise<void>;
+}
+
+export interface PrinterSettings {
+  io: IOStreams;
+  broker: BrokerKind;
+  sourceKind: 'queue' | 'topic';
+  mode: OutputMode;
+  filter: string | undefined;
+  format: string | undefined;
+}
+
+/** Compiles --filter and --format up front, so a bad one fails before anything is read. */
+export async function createMessagePrinter(settings: PrinterSettings): Promise<MessagePrinter> {
+  const [{ toEnvelope }, { createMessageView }, { renderMessage }] = await Promise.all([
+    import('../../message/envelope-codec.js'),
+    import('../../message/view.js'),
+    import('../../message/render.js'),
+  ]);
+  const filter =
+    settings.filter === undefined
+      ? null
+      : await (await import('../../message/filter.js')).createFilter(settings.filter);
+  const template =
+    settings.format === undefined
+      ? null
+      : (await import('../../message/format.js')).compileTemplate(settings.format);
+  const { io } = settings;
+  const write = (data: string | Uint8Array) =>
+    new Promise<void>((resolve, reject) =>
+      io.out.write(data, (error) => (error ? reject(error) : resolve())),
+    );
+  return {
+    envelope: (message) =>
+      toEnvelope(message, { broker: settings.broker, sourceKind: settings.sourceKind }),
+    matches: (envelope) => filter === null || filter(createMessageView(envelope)),
+    async print(envelope) {
+      if (template !== null) return write(`${template(createMessageView(envelope))}\n`);
+      const rendered = renderMessage(envelope, settings.mode, { colors: io.colors });
+      await write(rendered);
+      await write(settings.mode === 'pretty' ? '\n\n' : '\n');
+    },
+  };
+}

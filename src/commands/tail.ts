@@ -1,0 +1,165 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { Command } from 'commander';
+import { requireCapability } from '../brokers/types.js';
+import { parseDuration, parseNonNegativeInt, parsePositiveInt } from '../config/parse-args.js';
+import { MqError, TimeoutError, UsageError } from '../errors.js';
+import type { Factory } from '../factory.js';
+import type { OutputMode } from '../io/output-mode.js';
+import type { Envelope } from '../message/envelope.js';
+import { deadline } from './shared/deadline.js';
+import {
+  addMessageOutputOptions,
+  createMessagePrinter,
+  outputModeOf,
+  type MessageOutputFlags,
+} from './shared/messages.js';
+
+export interface TailOptions {
+  f: Factory;
+  source: string;
+  /** Messages already waiting to show first. */
+  backlog: number;
+  count: number | undefined;
+  timeoutMs: number | undefined;
+  savePath: string | undefined;
+  mode: OutputMode;
+  filter: string | undefined;
+  format: string | undefined;
+}
+
+interface TailFlags extends MessageOutputFlags {
+  number: number;
+  count?: number;
+  timeout?: number;
+  save?: string;
+}
+
+export function newTailCommand(f: Factory, runF = tailRun): Command {
+  const command = new Command('tail')
+    .summary('follow new messages without removing them')
+    .description(
+      'Prints messages as they arrive, leaving every message in place. Prints "ready: …" on stderr once\n' +
+        'it is subscribed, so a script can start it, wait for that line, then trigger. On RabbitMQ it reads\n' +
+        'a temporary tap queue bound like the target; it cannot see messages published straight to the\n' +
+        'queue through the default exchange. Ctrl-C ends it normally (exit 0).',
+    )
+    .argument('<source>', 'queue or topic')
+    .option(
+      '-n, --number <n>',
+      'first show up to n messages already waiting (via peek)',
+      parseNonNegativeInt,
+      0,
+    )
+    .option(
+      '--count <n>',
+      'stop after n messages (those shown by -n included); exit 5 if --timeout comes first',
+      parsePositiveInt,
+    )
+    .option('--timeout <duration>', 'stop after this long (total wall time)', parseDuration)
+    .option('--save <file>', 'also append every message shown to <file> as NDJSON envelopes');
+  return addMessageOutputOptions(command)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mq tail sms_service_queue
+  $ mq tail sms_service_queue --count 2 --timeout 20s --json
+  $ mq tail email_service_queue -n 5 --filter 'json.totalAmount > 50' --save seen.ndjson`,
+    )
+    .action(async (source: string, flags: TailFlags) => {
+      await runF({
+        f,
+        source,
+        backlog: flags.number,
+        count: flags.count,
+        timeoutMs: flags.timeout,
+        savePath: flags.save,
+        mode: outputModeOf(flags),
+        filter: flags.filter,
+        format: flags.format,
+      });
+    });
+}
+
+export async function tailRun(opts: TailOptions): Promise<void> {
+  const { f } = opts;
+  const broker = await f.broker();
+  const inspection = requireCapability(broker, 'inspection');
+  const printer = await createMessagePrinter({
+    io: f.io,
+    broker: broker.kind,
+    sourceKind: broker.kind === 'kafka' ? 'topic' : 'queue',
+    mode: opts.mode,
+    filter: opts.filter,
+    format: opts.format,
+  });
+  const save = opts.savePath === undefined ? null : await openSaveFile(opts.savePath);
+  const { encodeEnvelopeLine } = await import('../message/ndjson.js');
+  const stop = deadline(f.signal, opts.timeoutMs);
+  let shown = 0;
+  const show = async (envelope: Envelope): Promise<boolean> => {
+    if (!printer.matches(envelope)) return false;
+    await printer.print(envelope);
+    if (save) await appendLine(save, encodeEnvelopeLine(envelope));
+    shown += 1;
+    return opts.count !== undefined && shown >= opts.count;
+  };
+
+  try {
+    const seen = new Set<string>();
+    let done = false;
+    if (opts.backlog > 0) {
+      for (const message of await inspection.peek(opts.source, {
+        limit: opts.backlog,
+        signal: stop.signal,
+      })) {
+        const envelope = printer.envelope(message);
+        seen.add(envelope.id);
+        if ((done = await show(envelope))) break;
+      }
+    }
+    if (!done) {
+      const onReady = () => f.io.notice(`ready: tailing ${opts.source} on ${broker.kind}`);
+      for await (const message of inspection.tail(opts.source, { signal: stop.signal, onReady })) {
+        const envelope = printer.envelope(message);
+        // A message shown from the backlog may also arrive through the tap: show it once.
+        if (seen.delete(envelope.id)) continue;
+        if (await show(envelope)) break;
+      }
+    }
+  } finally {
+    if (save) await new Promise((resolve) => save.end(resolve));
+    stop.dispose();
+  }
+  f.io.status(
+    f.io.colors.dim(`${shown} message(s) shown from ${opts.source}; nothing was removed`),
+  );
+  const countMissed = opts.count !== undefined && shown < opts.count;
+  if (countMissed && stop.timedOut()) {
+    throw new TimeoutError(
+      `saw ${shown} of ${opts.count} message(s) on ${opts.source} before the timeout`,
+    );
+  }
+  if (countMissed && !f.signal.aborted) {
+    throw new MqError(
+      `the tail of ${opts.source} ended after ${shown} of ${opts.count} message(s)`,
+    );
+  }
+}
+
+async function openSaveFile(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: 'a' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) =>
+      reject(new UsageError(`cannot write ${path}: ${error.message}`)),
+    );
+  });
+  return stream;
+}
+
+function appendLine(stream: WriteStream, line: string): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    stream.write(`${line}\n`, (error) => (error ? reject(error) : resolve())),
+  );
+}
