@@ -61,7 +61,11 @@ export function startMq(args: readonly string[], options: CliOptions = {}): Runn
   const done = new Promise<CliResult>((resolvePromise, reject) => {
     child.on('error', reject);
     child.on('close', (code) =>
-      resolvePromise({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: stderrText() }),
+      resolvePromise({
+        code,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: stderrText(),
+      }),
     );
   });
   child.stdin.end(options.stdin ?? '');
@@ -78,12 +82,20 @@ export function startMq(args: readonly string[], options: CliOptions = {}): Runn
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`no ${String(pattern)} on stderr within ${timeoutMs} ms; stderr: ${stderrText()}`));
+          reject(
+            new Error(
+              `no ${String(pattern)} on stderr within ${timeoutMs} ms; stderr: ${stderrText()}`,
+            ),
+          );
         }, timeoutMs);
         const onEnd = () => {
           if (check()) return;
           cleanup();
-          reject(new Error(`exited before ${String(pattern)} appeared on stderr; stderr: ${stderrText()}`));
+          reject(
+            new Error(
+              `exited before ${String(pattern)} appeared on stderr; stderr: ${stderrText()}`,
+            ),
+          );
         };
         const cleanup = () => {
           clearTimeout(timer);
