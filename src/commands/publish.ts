@@ -14,9 +14,11 @@ import {
   parsePositiveInt,
   parseRate,
 } from '../config/parse-args.js';
-import { PartialError, TimeoutError, UsageError } from '../errors.js';
+import { PartialError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { OUTPUT_MODES, type OutputMode } from '../io/output-mode.js';
+import { startProgress } from '../io/progress.js';
+import { deadline } from './shared/deadline.js';
 
 export interface PublishOptions {
   f: Factory;
@@ -228,6 +230,9 @@ export function describeRoute(route: Route): string {
   }
 }
 
+/** Messages per publish call: one confirm window, one group commit on the local broker. */
+const CHUNK_SIZE = 500;
+
 async function send(
   opts: PublishOptions,
   route: Route,
@@ -235,40 +240,49 @@ async function send(
 ): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
-  const deadline = opts.timeout === undefined ? undefined : AbortSignal.timeout(opts.timeout);
-  const signal = deadline ? AbortSignal.any([f.signal, deadline]) : f.signal;
+  const stop = deadline(f.signal, opts.timeout);
+  const progress = await startProgress(f.io, 'publishing', messages.length);
   const started = performance.now();
   const receipts: PublishReceipt[] = [];
   const spacingMs = opts.rate === undefined ? 0 : 1000 / opts.rate;
-  const batch = opts.rate === undefined ? messages.length : 1;
-  for (let index = 0; index < messages.length && !signal.aborted; index += batch) {
-    const chunkStart = performance.now();
-    receipts.push(
-      ...(await broker.publish(route, messages.slice(index, index + batch), { signal })),
-    );
-    const wait = spacingMs - (performance.now() - chunkStart);
-    if (wait > 0 && index + batch < messages.length) await sleep(wait, signal);
+  const chunkSize = opts.rate === undefined ? CHUNK_SIZE : 1;
+  try {
+    for (let index = 0; index < messages.length && !stop.signal.aborted; index += chunkSize) {
+      const chunkStart = performance.now();
+      const chunk = messages.slice(index, index + chunkSize);
+      receipts.push(...(await broker.publish(route, chunk, { signal: stop.signal })));
+      progress.update(receipts.length);
+      const wait = spacingMs * chunk.length - (performance.now() - chunkStart);
+      if (wait > 0 && index + chunkSize < messages.length) await sleep(wait, stop.signal);
+    }
+  } finally {
+    progress.stop();
+    stop.dispose();
   }
   const elapsedMs = performance.now() - started;
   const summary = summarise(receipts, messages.length, elapsedMs, route);
   if (opts.json) f.io.out.write(`${JSON.stringify(summary)}\n`);
+  const latency = summary.confirmLatencyMs;
   f.io.notice(
     `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} in ${(elapsedMs / 1000).toFixed(2)}s` +
-      ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${summary.confirmLatencyMs.p50}ms p99 ${summary.confirmLatencyMs.p99}ms)`,
+      ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${latency.p50 ?? '-'} ms, p99 ${latency.p99 ?? '-'} ms)`,
   );
   if (summary.unroutable > 0) {
     throw new PartialError(
-      `${summary.unroutable} message(s) were unroutable: no queue is bound to ${describeRoute(route)}`,
+      `${summary.unroutable} message(s) were unroutable: nothing is bound to ${describeRoute(route)}`,
       {
-        hint: 'check the bindings with mq describe, or publish with --routing-key',
+        hint: 'check the bindings with mq describe <queue>, or publish with another --routing-key',
       },
     );
   }
   if (summary.unconfirmed > 0) {
-    const error = deadline?.aborted ? TimeoutError : PartialError;
-    throw new error(
+    throw new PartialError(
       `${summary.unconfirmed} message(s) were not confirmed by the broker; they may or may not have arrived`,
     );
+  }
+  if (summary.notSent > 0) {
+    const why = stop.timedOut() ? 'the --timeout passed' : 'interrupted';
+    throw new PartialError(`${summary.notSent} message(s) were not sent: ${why}`);
   }
 }
 
@@ -293,15 +307,17 @@ function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number,
   const percentile = (p: number) =>
     latencies.length === 0
       ? null
-      : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+      : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
   const confirmed = receipts.filter((r) => r.status === 'confirmed').length;
   const unroutable = receipts.filter((r) => r.status === 'unroutable').length;
+  const unconfirmed = receipts.filter((r) => r.status === 'unconfirmed').length;
   return {
     route,
     total,
     confirmed,
     unroutable,
-    unconfirmed: total - confirmed - unroutable,
+    unconfirmed,
+    notSent: total - receipts.length,
     elapsedMs: Math.round(elapsedMs),
     ratePerSec: confirmed / Math.max(elapsedMs / 1000, 1e-3),
     confirmLatencyMs: { p50: percentile(0.5), p99: percentile(0.99) },
