@@ -31,6 +31,8 @@ function isCommanderError(error: unknown): error is Error & { exitCode: number; 
 }
 
 function reportError(error: unknown, f: Factory): number {
+  // The reader went away (`mq peek … | head`): a normal end, as for gh.
+  if ((error as NodeJS.ErrnoException | null)?.code === 'EPIPE') return ExitCode.Ok;
   if (isCommanderError(error)) {
     if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
     const message = error.message.replace(/^error: /, '');

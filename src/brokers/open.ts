@@ -9,14 +9,17 @@ export interface OpenOptions {
 }
 
 /** URL → adapter. Each adapter module is imported only here, and only when its broker is used. */
-export function openBroker(spec: BrokerSpec, _options: OpenOptions): Promise<BrokerAdapter> {
-  // TODO(#3): the embedded local broker; TODO(#4): RabbitMQ; TODO(#5): Kafka.
-  return Promise.reject(
-    new UnsupportedError(
-      `this build of mq cannot send to or read from the ${spec.kind} broker yet`,
-      {
-        hint: 'mq publish --dry-run renders and validates messages without a broker',
-      },
-    ),
+export async function openBroker(spec: BrokerSpec, options: OpenOptions): Promise<BrokerAdapter> {
+  if (spec.kind === 'local') {
+    // Loaded here, not at start-up: it brings in better-sqlite3.
+    const { openLocal } = await import('./local/index.js');
+    return openLocal(spec, { project: options.project });
+  }
+  // TODO(#4): RabbitMQ; TODO(#5): Kafka.
+  throw new UnsupportedError(
+    `this build of mq cannot send to or read from the ${spec.kind} broker yet`,
+    {
+      hint: 'mq publish --dry-run renders and validates messages without a broker',
+    },
   );
 }

@@ -102,7 +102,9 @@ export interface Delivery {
    *  Local: count, and dead-letter past `maxDeliveries`). */
   retry(): Promise<void>;
   /** Return untouched; does not count where the broker allows (RabbitMQ nack(requeue), which counts
-   *  on quorum queues before 4.3; Kafka: seek back; Local: unlease). */
+   *  on quorum queues before 4.3; Kafka: seek back; Local: unlease). Once the consumer has ended
+   *  (loop left, signal aborted, adapter closed) its unsettled deliveries are already returned:
+   *  release() then does nothing, while ack(), retry() and deadLetter() reject. */
   release(): Promise<void>;
 }
 

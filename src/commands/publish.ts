@@ -198,7 +198,7 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
     );
     return;
   }
-  await send(opts, target.route, messages);
+  await send(opts, target.route, messages, spec.display);
 }
 
 /** The message as a consumer would read it, for --dry-run: no position, no delivery state. */
@@ -237,6 +237,7 @@ async function send(
   opts: PublishOptions,
   route: Route,
   messages: OutboundMessage[],
+  brokerName: string,
 ): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
@@ -264,7 +265,7 @@ async function send(
   if (opts.json) f.io.out.write(`${JSON.stringify(summary)}\n`);
   const latency = summary.confirmLatencyMs;
   f.io.notice(
-    `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} in ${(elapsedMs / 1000).toFixed(2)}s` +
+    `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} on ${brokerName} in ${(elapsedMs / 1000).toFixed(2)}s` +
       ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${latency.p50 ?? '-'} ms, p99 ${latency.p99 ?? '-'} ms)`,
   );
   if (summary.unroutable > 0) {
@@ -307,7 +308,9 @@ function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number,
   const percentile = (p: number) =>
     latencies.length === 0
       ? null
-      : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
+      : Math.round(
+          latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10,
+        ) / 10;
   const confirmed = receipts.filter((r) => r.status === 'confirmed').length;
   const unroutable = receipts.filter((r) => r.status === 'unroutable').length;
   const unconfirmed = receipts.filter((r) => r.status === 'unconfirmed').length;

@@ -116,12 +116,4 @@ describe('bad input, run as a process', () => {
       },
     });
   });
-
-  it('says that a real send is not available yet, exit 1, instead of pretending', async () => {
-    const result = await runMq(['publish', 'order.placed', 'fixtures/order.placed.json'], {
-      env: isolatedEnv(),
-    });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: this build of mq cannot send/);
-  });
 });

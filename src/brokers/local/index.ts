@@ -1,0 +1,321 @@
+/**
+ * The embedded local broker (DESIGN.md §6): RabbitMQ's queue model in one SQLite file,
+ * `<dataDir>/mq.db`, shared safely by several mq processes. The reference implementation of the
+ * broker contract: the contract suite passes here first.
+ */
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { LocalSpec } from '../../config/broker-url.js';
+import type { ProjectFile } from '../../config/project-file.js';
+import { desiredTopology, type Topology } from '../../config/topology.js';
+import { ConnectError, MqError } from '../../errors.js';
+import type {
+  BrokerAdapter,
+  ConsumeOptions,
+  Delivery,
+  InboundMessage,
+  Inspection,
+  OutboundMessage,
+  PublishReceipt,
+  Route,
+  TopologyManagement,
+} from '../types.js';
+import { DATABASE_FILE, openDatabase } from './database.js';
+import { LocalStore, type Settlement } from './store.js';
+
+/** How long a lease lasts without renewal: the time a frozen or unreachable holder keeps a message. */
+const LEASE_MS = 60_000;
+/** Renewal well within the lease, so one late timer never loses it. */
+const RENEW_EVERY_MS = 20_000;
+/** How often a waiting consumer or tail checks the database's change counter. */
+const POLL_MS = 25;
+/** How often it looks for time-driven work anyway (expired leases and TTLs, dead processes). */
+const RECHECK_MS = 1_000;
+/** Unsettled deliveries per consumer when the caller does not say. */
+const DEFAULT_PREFETCH = 10;
+/** Tap copies read per transaction. */
+const TAP_BATCH = 100;
+
+export function openLocal(
+  spec: LocalSpec,
+  options: { project: ProjectFile | null },
+): BrokerAdapter {
+  return new LocalAdapter(
+    spec.dataDir,
+    options.project === null ? null : desiredTopology(options.project),
+  );
+}
+
+/** SQLite's own failures in mq's terms; mq's errors pass through. */
+function translate(error: unknown): Error {
+  if (!(error instanceof Database.SqliteError)) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const busy = error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED';
+  return new MqError(
+    busy
+      ? 'the local broker is busy: another mq process held its database for too long'
+      : `the local broker's database failed: ${error.message}`,
+    {
+      cause: error,
+      hint: busy ? 'try again in a moment' : undefined,
+    },
+  );
+}
+
+/** Runs synchronous work as a settled promise, so its errors arrive as rejections. */
+function attempt<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(translate(error));
+  }
+}
+
+/** The same sequence, with SQLite's failures translated; `return()` still reaches the inner one. */
+async function* translated<T>(inner: AsyncGenerator<T>): AsyncGenerator<T> {
+  try {
+    yield* inner;
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+class LocalDelivery implements Delivery {
+  private settled = false;
+
+  constructor(
+    readonly message: InboundMessage,
+    private readonly settleWith: (how: Settlement) => void,
+  ) {}
+
+  ack(): Promise<void> {
+    return this.settle('ack');
+  }
+
+  deadLetter(): Promise<void> {
+    return this.settle('deadLetter');
+  }
+
+  retry(): Promise<void> {
+    return this.settle('retry');
+  }
+
+  release(): Promise<void> {
+    return this.settle('release');
+  }
+
+  private settle(how: Settlement): Promise<void> {
+    return attempt(() => {
+      if (this.settled) throw new MqError(`message ${this.message.id} was already settled`);
+      this.settleWith(how);
+      this.settled = true;
+    });
+  }
+}
+
+export class LocalAdapter implements BrokerAdapter {
+  readonly kind = 'local';
+  readonly inspection: Inspection;
+  readonly topology: TopologyManagement;
+  private store: LocalStore | null = null;
+  private closed = false;
+  /** Aborted by close(), so a consumer or tail still suspended in a loop ends instead of touching a closed database. */
+  private readonly closing = new AbortController();
+  /** Lease owners (one per consume()) and taps this adapter holds, given back on close. */
+  private readonly owners = new Set<string>();
+  private readonly taps = new Set<number>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly declared: Topology | null,
+  ) {
+    this.inspection = {
+      peek: (source, options) => attempt(() => this.open().peek(source, options.limit)),
+      tail: (source, options) => translated(this.tail(source, options)),
+      list: (pattern) => attempt(() => this.open().list(pattern)),
+      describe: (name) => attempt(() => this.open().describe(name)),
+    };
+    this.topology = {
+      plan: (topology) => attempt(() => this.open().plan(topology)),
+      apply: (topology) => attempt(() => this.open().apply(topology)),
+    };
+  }
+
+  /** The store, opened (and the project's topology applied) on first use. */
+  private open(): LocalStore {
+    if (this.closed) throw new MqError('the local broker connection is closed');
+    if (this.store !== null) return this.store;
+    let store: LocalStore;
+    try {
+      store = new LocalStore(openDatabase(this.dataDir), this.dataDir);
+    } catch (error) {
+      if (error instanceof MqError) throw error;
+      throw new ConnectError(
+        `cannot open the local broker's database ${this.dataDir}/${DATABASE_FILE}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: 'check the directory permissions, or choose another with --broker local:<dir>',
+        },
+      );
+    }
+    try {
+      // The embedded broker mirrors the project file (DESIGN.md §3).
+      if (this.declared !== null) store.apply(this.declared);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    this.store = store;
+    return store;
+  }
+
+  connect(): Promise<void> {
+    return attempt(() => {
+      this.open();
+    });
+  }
+
+  close(): Promise<void> {
+    return attempt(() => {
+      if (this.closed) return;
+      this.closed = true;
+      this.closing.abort();
+      const store = this.store;
+      if (store === null) return;
+      try {
+        for (const owner of this.owners) store.endConsumer(owner);
+        for (const tap of this.taps) store.dropTap(tap);
+      } finally {
+        this.owners.clear();
+        this.taps.clear();
+        store.close();
+      }
+    });
+  }
+
+  publish(
+    route: Route,
+    messages: readonly OutboundMessage[],
+    options?: { signal?: AbortSignal },
+  ): Promise<PublishReceipt[]> {
+    return attempt(() => {
+      if (options?.signal?.aborted) {
+        return messages.map((message) => ({
+          messageId: message.properties?.messageId ?? '',
+          status: 'unconfirmed' as const,
+          confirmLatencyMs: null,
+        }));
+      }
+      return this.open().publish(route, messages);
+    });
+  }
+
+  consume(source: string, options: ConsumeOptions): AsyncIterable<Delivery> {
+    return translated(this.deliveries(source, options));
+  }
+
+  /**
+   * Leases one message per step, only when the caller asks for the next, so nothing sits leased
+   * in a buffer; `prefetch` caps how many it holds unsettled at once.
+   */
+  private async *deliveries(queue: string, options: ConsumeOptions): AsyncGenerator<Delivery> {
+    const store = this.open();
+    const signal = AbortSignal.any([options.signal, this.closing.signal]);
+    const prefetch = Math.max(1, options.prefetch ?? DEFAULT_PREFETCH);
+    const owner = randomUUID();
+    store.registerConsumer(owner, queue);
+    this.owners.add(owner);
+    const unsettled = new Set<number>();
+    const renewal = setInterval(() => {
+      try {
+        store.renew(owner, LEASE_MS);
+      } catch {
+        // A busy or closed database: the lease may lapse, and settling then says so.
+      }
+    }, RENEW_EVERY_MS);
+    renewal.unref();
+    try {
+      while (!signal.aborted) {
+        const mark = store.changeMark();
+        const leased = unsettled.size < prefetch ? store.lease(queue, owner, LEASE_MS) : null;
+        if (leased === null) {
+          await this.waitForChange(store, mark, signal);
+          continue;
+        }
+        unsettled.add(leased.seq);
+        yield new LocalDelivery(leased.message, (how) => {
+          // Once the consumer has ended its deliveries are back in the queue: release() has
+          // nothing left to do, while an ack, retry or dead-letter can no longer happen.
+          if (this.closed) {
+            if (how === 'release') return;
+            throw new MqError('the local broker connection is closed');
+          }
+          const held = store.settle(leased.seq, owner, how);
+          unsettled.delete(leased.seq);
+          if (!held && how !== 'release') {
+            throw new MqError(`message ${leased.message.id} is no longer held by this consumer`, {
+              hint: 'its lease was given back or expired, so it may have been delivered again',
+            });
+          }
+        });
+      }
+    } finally {
+      clearInterval(renewal);
+      this.owners.delete(owner);
+      if (!this.closed) store.endConsumer(owner);
+    }
+  }
+
+  /** Waits until the database changes (anyone's commit), at most RECHECK_MS, or the signal aborts. */
+  private async waitForChange(store: LocalStore, mark: string, signal: AbortSignal): Promise<void> {
+    const until = Date.now() + RECHECK_MS;
+    while (Date.now() < until) {
+      await pause(POLL_MS, signal);
+      if (signal.aborted || store.changeMark() !== mark) return;
+    }
+  }
+
+  private async *tail(
+    queue: string,
+    options: { signal: AbortSignal; onReady?: () => void },
+  ): AsyncGenerator<InboundMessage> {
+    const store = this.open();
+    const signal = AbortSignal.any([options.signal, this.closing.signal]);
+    const tap = store.createTap(queue);
+    this.taps.add(tap);
+    try {
+      options.onReady?.();
+      let maintainedAt = Date.now();
+      while (!signal.aborted) {
+        const mark = store.changeMark();
+        const copies = store.takeFromTap(tap, queue, TAP_BATCH);
+        for (const copy of copies) yield copy;
+        if (copies.length > 0) continue;
+        // Messages that expire into a tailed dead-letter queue show up without anyone consuming.
+        if (Date.now() - maintainedAt >= RECHECK_MS) {
+          store.maintain();
+          maintainedAt = Date.now();
+          continue;
+        }
+        await this.waitForChange(store, mark, signal);
+      }
+    } finally {
+      this.taps.delete(tap);
+      if (!this.closed) store.dropTap(tap);
+    }
+  }
+}

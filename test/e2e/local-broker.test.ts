@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { isolatedEnv, runMq, startMq } from '../helpers/cli.js';
+
+const FIXTURE = 'fixtures/order.placed.json';
+const SERVICE_QUEUES = ['email_service_queue', 'sms_service_queue', 'inventory_service_queue'];
+
+interface Envelope {
+  id: string;
+  queue: string;
+  deliveryCount: number | null;
+  redelivered: boolean;
+  death: { reason: string; queue: string; count: number } | null;
+  body: string;
+}
+
+const envelopes = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Envelope);
+
+async function publishedOnce(): Promise<ReturnType<typeof isolatedEnv>> {
+  const env = isolatedEnv();
+  const result = await runMq(['publish', 'order.placed', FIXTURE], { env });
+  expect(result.code).toBe(0);
+  return env;
+}
+
+describe('the embedded local broker, through the CLI', () => {
+  it('puts one published event in each service queue, and peek shows it identically twice', async () => {
+    const env = isolatedEnv();
+    const published = await runMq(['publish', 'order.placed', FIXTURE], { env });
+    expect(published.code).toBe(0);
+    expect(published.stderr).toMatch(
+      /published 1\/1 to exchange order_events with routing key order\.placed/,
+    );
+    expect(published.stderr).toContain('local');
+    for (const queue of SERVICE_QUEUES) {
+      const first = await runMq(['peek', queue, '--json'], { env });
+      const second = await runMq(['peek', queue, '--json'], { env });
+      expect(first.code).toBe(0);
+      expect(envelopes(first.stdout)).toHaveLength(1);
+      expect(second.stdout).toBe(first.stdout);
+      expect(envelopes(first.stdout)[0]).toMatchObject({ queue, deliveryCount: 0 });
+    }
+  });
+
+  it('consume --ack removes the message', async () => {
+    const env = await publishedOnce();
+    const consumed = await runMq(
+      ['consume', 'email_service_queue', '--ack', '--count', '1', '--json'],
+      { env },
+    );
+    expect(consumed.code).toBe(0);
+    expect(envelopes(consumed.stdout)).toHaveLength(1);
+    expect((await runMq(['peek', 'email_service_queue', '--json'], { env })).stdout).toBe('');
+    expect(
+      (await runMq(['expect', 'email_service_queue', '--depth', '0', '--timeout', '2s'], { env }))
+        .code,
+    ).toBe(0);
+  });
+
+  it('consume --requeue returns it with deliveryCount + 1', async () => {
+    const env = await publishedOnce();
+    const requeued = await runMq(['consume', 'email_service_queue', '--requeue', '--count', '1'], {
+      env,
+    });
+    expect(requeued.code).toBe(0);
+    const [after] = envelopes(
+      (await runMq(['peek', 'email_service_queue', '--json'], { env })).stdout,
+    );
+    expect(after).toMatchObject({ deliveryCount: 1, redelivered: true });
+  });
+
+  it('consume --reject moves it to the dead-letter queue with a death record', async () => {
+    const env = await publishedOnce();
+    expect(
+      (await runMq(['consume', 'email_service_queue', '--reject', '--count', '1'], { env })).code,
+    ).toBe(0);
+    expect((await runMq(['peek', 'email_service_queue', '--json'], { env })).stdout).toBe('');
+    const [dead] = envelopes(
+      (await runMq(['peek', 'email_service_queue.dlq', '--json'], { env })).stdout,
+    );
+    expect(dead?.death).toMatchObject({
+      reason: 'rejected',
+      queue: 'email_service_queue',
+      count: 1,
+    });
+  });
+
+  it('dead-letters on the third requeue under maxDeliveries 3', async () => {
+    const env = await publishedOnce();
+    for (let delivery = 1; delivery <= 3; delivery += 1) {
+      const result = await runMq(
+        ['consume', 'email_service_queue', '--requeue', '--count', '1', '--json'],
+        { env },
+      );
+      expect(result.code).toBe(0);
+      expect(envelopes(result.stdout)[0]?.deliveryCount).toBe(delivery - 1);
+    }
+    expect((await runMq(['peek', 'email_service_queue', '--json'], { env })).stdout).toBe('');
+    const [dead] = envelopes(
+      (await runMq(['peek', 'email_service_queue.dlq', '--json'], { env })).stdout,
+    );
+    expect(dead?.death).toMatchObject({ reason: 'delivery_limit', queue: 'email_service_queue' });
+  });
+
+  it('tail prints ready:, receives two messages published by another process, and the queue keeps them', async () => {
+    const env = isolatedEnv();
+    const tail = startMq(
+      ['tail', 'sms_service_queue', '--count', '2', '--timeout', '20s', '--json'],
+      { env },
+    );
+    await tail.waitForStderr(/^ready: /m);
+    for (let i = 0; i < 2; i += 1)
+      expect((await runMq(['publish', 'order.placed', FIXTURE], { env })).code).toBe(0);
+    const result = await tail.done;
+    expect(result.code).toBe(0);
+    expect(envelopes(result.stdout)).toHaveLength(2);
+    expect(
+      envelopes((await runMq(['peek', 'sms_service_queue', '--json'], { env })).stdout),
+    ).toHaveLength(2);
+  });
+
+  it('tail --count exits 5 when the timeout comes first', async () => {
+    const result = await runMq(['tail', 'sms_service_queue', '--count', '1', '--timeout', '1s'], {
+      env: isolatedEnv(),
+    });
+    expect(result.code).toBe(5);
+  });
+
+  it('expect exits 0 when the count is there, and 5 when it is not reached in time', async () => {
+    const env = await publishedOnce();
+    expect(
+      (await runMq(['expect', 'email_service_queue', '--count', '1', '--timeout', '10s'], { env }))
+        .code,
+    ).toBe(0);
+    const short = await runMq(
+      ['expect', 'email_service_queue', '--count', '5', '--timeout', '2s'],
+      { env },
+    );
+    expect(short.code).toBe(5);
+    expect(short.stderr).toContain('expected count at least 5, saw 1');
+  });
+
+  it('expect --count also counts messages that arrive after ready:', async () => {
+    const env = isolatedEnv();
+    const waiting = startMq(
+      [
+        'expect',
+        'inventory_service_queue',
+        '--count',
+        '1',
+        '--filter',
+        'json.orderId == "ord-789"',
+        '--timeout',
+        '20s',
+      ],
+      { env },
+    );
+    await waiting.waitForStderr(/^ready: /m);
+    await runMq(['publish', 'order.placed', FIXTURE], { env });
+    expect((await waiting.done).code).toBe(0);
+  });
+
+  it('refuses a non-interactive consume with no settle flag (exit 2)', async () => {
+    const result = await runMq(['consume', 'email_service_queue'], { env: isolatedEnv() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '--ack, --requeue or --reject is required when not running interactively',
+    );
+  });
+
+  it('says "did you mean" for an unknown queue (exit 1)', async () => {
+    const result = await runMq(['peek', 'email_service_queu'], { env: isolatedEnv() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('did you mean "email_service_queue"');
+  });
+
+  it('refuses --reject on a queue without a dead-letter exchange unless --force', async () => {
+    const env = await publishedOnce();
+    const refused = await runMq(
+      ['consume', 'email_service_queue.dlq', '--reject', '--count', '1'],
+      { env },
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('has no dead-letter exchange');
+  });
+
+  it('lists and describes queues with their dead-letter queues', async () => {
+    const env = await publishedOnce();
+    const ls = await runMq(['ls', '--json'], { env });
+    const queues = JSON.parse(ls.stdout) as {
+      name: string;
+      ready: number;
+      deadLetterQueue: string | null;
+    }[];
+    expect(queues.find((q) => q.name === 'email_service_queue')).toMatchObject({
+      ready: 1,
+      deadLetterQueue: 'email_service_queue.dlq',
+    });
+    const described = await runMq(['describe', 'email_service_queue', '--json'], { env });
+    expect(JSON.parse(described.stdout)).toMatchObject({
+      type: 'quorum',
+      maxDeliveries: 3,
+      bindings: [{ exchange: 'order_events', routingKey: 'order.*' }],
+    });
+    const plan = await runMq(['topology', 'plan', '--json'], { env });
+    expect(plan.code).toBe(0);
+    expect(
+      (JSON.parse(plan.stdout) as { action: string }[]).every(
+        (change) => change.action === 'unchanged',
+      ),
+    ).toBe(true);
+  });
+
+  it('reports an unroutable publish with exit 4', async () => {
+    const result = await runMq(
+      ['publish', 'order.placed', FIXTURE, '--routing-key', 'nobody.listens'],
+      { env: isolatedEnv() },
+    );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('exchange order_events with routing key nobody.listens');
+  });
+});
