@@ -4,7 +4,7 @@
 // same pragmas, one transaction each: the ratio is the broker's own cost. Rounds alternate so that
 // machine noise hits both sides alike.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,12 +20,10 @@ const require = createRequire(join(root, 'package.json'));
 const Database = require('better-sqlite3');
 
 /**
- * The adapter from dist/ when the build has it as an entry point; otherwise bundled here from
- * src/ with esbuild, better-sqlite3 imported by absolute path so the bundle runs from a temp dir.
+ * The adapter bundled here from src/ with esbuild (dist/ bundles the CLI only), better-sqlite3
+ * imported by absolute path so the bundle runs from a temp dir.
  */
 async function loadLocalBroker(scratch) {
-  const built = join(root, 'dist', 'brokers', 'local', 'index.js');
-  if (existsSync(built)) return { module: await import(pathToFileURL(built).href), from: built };
   const { build } = await import('esbuild');
   const outfile = join(scratch, 'local-broker.mjs');
   const sqlite = require.resolve('better-sqlite3');
@@ -49,7 +47,7 @@ async function loadLocalBroker(scratch) {
       },
     ],
   });
-  return { module: await import(pathToFileURL(outfile).href), from: 'src/ (bundled with esbuild)' };
+  return import(pathToFileURL(outfile).href);
 }
 
 const body = Buffer.from(
@@ -128,7 +126,7 @@ async function timed(side, count) {
 
 const scratch = mkdtempSync(join(tmpdir(), 'mq-bench-local-'));
 try {
-  const { module, from } = await loadLocalBroker(scratch);
+  const module = await loadLocalBroker(scratch);
   const broker = await openBroker(module.openLocal, join(scratch, 'broker'));
   const bare = openBare(scratch);
   await broker.publish(WARMUP);
@@ -146,9 +144,7 @@ try {
   const total = perRound * ROUNDS;
   const brokerRate = total / (brokerMs / 1000);
   const bareRate = total / (bareMs / 1000);
-  console.log(
-    `local broker durable publish, ${total} messages one per call (adapter from ${from})`,
-  );
+  console.log(`local broker durable publish, ${total} messages one per call`);
   console.log(`  bare better-sqlite3   ${bareRate.toFixed(0)}/s`);
   console.log(
     `  local broker          ${brokerRate.toFixed(0)}/s  (goal ${GOAL_PER_SEC}/s)  ratio ${(brokerRate / bareRate).toFixed(2)} of bare`,
