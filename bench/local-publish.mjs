@@ -2,7 +2,8 @@
 // its own fsynced commit (synchronous=FULL), through a topic exchange to one bound queue. Beside it,
 // in the same run and on the same disk, a bare better-sqlite3 loop doing the same inserts with the
 // same pragmas, one transaction each: the ratio is the broker's own cost. Rounds alternate so that
-// machine noise hits both sides alike.
+// machine noise hits both sides alike. It drives the built adapter: run `npm run build` first
+// (`npm run bench` does).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,37 +19,6 @@ const GOAL_PER_SEC = 2000;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
 const Database = require('better-sqlite3');
-
-/**
- * The adapter bundled here from src/ with esbuild (dist/ bundles the CLI only), better-sqlite3
- * imported by absolute path so the bundle runs from a temp dir.
- */
-async function loadLocalBroker(scratch) {
-  const { build } = await import('esbuild');
-  const outfile = join(scratch, 'local-broker.mjs');
-  const sqlite = require.resolve('better-sqlite3');
-  await build({
-    entryPoints: [join(root, 'src', 'brokers', 'local', 'index.ts')],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'absolute-better-sqlite3',
-        setup(plugin) {
-          plugin.onResolve({ filter: /^better-sqlite3$/ }, () => ({
-            path: sqlite,
-            external: true,
-          }));
-        },
-      },
-    ],
-  });
-  return import(pathToFileURL(outfile).href);
-}
 
 const body = Buffer.from(
   JSON.stringify({
@@ -126,7 +96,7 @@ async function timed(side, count) {
 
 const scratch = mkdtempSync(join(tmpdir(), 'mq-bench-local-'));
 try {
-  const module = await loadLocalBroker(scratch);
+  const module = await import(pathToFileURL(join(root, 'dist', 'brokers', 'local', 'index.js')).href);
   const broker = await openBroker(module.openLocal, join(scratch, 'broker'));
   const bare = openBare(scratch);
   await broker.publish(WARMUP);

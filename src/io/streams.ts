@@ -1,6 +1,6 @@
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { Readable, Writable } from 'node:stream';
 import { truthy } from '../env.js';
+import { createColors, type Colors } from './colors.js';
 
 /**
  * All terminal I/O goes through one of these (cli/cli's iostreams): stdout carries data only,
@@ -14,7 +14,7 @@ export interface IOStreams {
   isStdoutTTY(): boolean;
   isStderrTTY(): boolean;
   /** Level 0 when colour is off. */
-  readonly colors: ChalkInstance;
+  readonly colors: Colors;
   /** Stdin and stdout are terminals and prompts are not disabled (`--no-input`, `MQ_NO_INPUT`, `CI`). */
   canPrompt(): boolean;
   /** Stderr, on a terminal only: chatter a script does not want. */
@@ -40,7 +40,7 @@ export interface StdStreams {
 }
 
 export function createIO(settings: IOSettings, std: StdStreams): IOStreams {
-  const colors = new Chalk({ level: settings.color ? 1 : 0 }); // mq uses only the basic 16 colours
+  const colors = createColors(settings.color);
   return {
     in: std.in,
     out: std.out,

@@ -3,10 +3,10 @@
  * (`json`: the NDJSON envelope line; `raw`: the body's exact bytes).
  *
  * Everything that comes from a message is sanitised before it is coloured, so the only escape
- * sequences in the output are the colours themselves. Colours come from the caller's chalk
- * instance (`io.colors`), which is level 0 when colour is off.
+ * sequences in the output are the colours themselves. Colours come from the caller's picocolors
+ * functions (`io.colors`), which leave text unchanged when colour is off.
  */
-import type { ChalkInstance } from 'chalk';
+import type { Colors } from '../io/colors.js';
 import { decodeBody } from './bytes.js';
 import { DEATH_FIELDS, type DeathRecord, type Envelope, type HeaderJson } from './envelope.js';
 import { layoutJson, type JsonTokenKind } from './json-layout.js';
@@ -18,7 +18,7 @@ import type { OutputMode } from '../io/output-mode.js';
 export type { OutputMode };
 
 export interface RenderOptions {
-  colors: ChalkInstance;
+  colors: Colors;
   /** Longest body preview in `line` output, in characters. */
   previewLength?: number;
 }
@@ -197,7 +197,7 @@ function prettyBody(envelope: Envelope, options: RenderOptions): string[] {
   return [heading, sanitizeBlock(envelope.body)];
 }
 
-function painter(colors: ChalkInstance, sanitize: (text: string) => string) {
+function painter(colors: Colors, sanitize: (text: string) => string) {
   const paints: Record<JsonTokenKind, (text: string) => string> = {
     key: colors.cyan,
     string: colors.green,

@@ -1,4 +1,4 @@
-import { Chalk } from 'chalk';
+import { createColors } from '../../../src/io/colors.js';
 import { describe, expect, it } from 'vitest';
 import { toEnvelope } from '../../../src/message/envelope-codec.js';
 import type { Envelope } from '../../../src/message/envelope.js';
@@ -13,8 +13,8 @@ import {
   terminalControls,
 } from './samples.js';
 
-const plain = { colors: new Chalk({ level: 0 }) };
-const coloured = { colors: new Chalk({ level: 1 }) };
+const plain = { colors: createColors(false) };
+const coloured = { colors: createColors(true) };
 
 function amqp(overrides: Parameters<typeof amqpMessage>[0] = {}): Envelope {
   return toEnvelope(amqpMessage(overrides), { broker: 'rabbitmq', sourceKind: 'queue' });

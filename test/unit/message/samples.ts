@@ -80,7 +80,7 @@ export function terminalControls(text: string, allowed: readonly string[] = []):
   );
 }
 
-/** Removes chalk's colour sequences (SGR), so that any other escape left behind stands out. */
+/** Removes colour sequences (SGR), so that any other escape left behind stands out. */
 export function stripColours(text: string): string {
   // eslint-disable-next-line no-control-regex -- ESC starts the sequences being removed
   return text.replace(/\x1b\[[0-9;]*m/g, '');

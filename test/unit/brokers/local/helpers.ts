@@ -1,10 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
 import { openLocal } from '../../../../src/brokers/local/index.js';
 import type { BrokerAdapter } from '../../../../src/brokers/types.js';
 import type { ExchangeDecl, ProjectFile, QueueDecl } from '../../../../src/config/project-file.js';
@@ -84,32 +82,11 @@ export class ChildBroker {
     private readonly script: string,
   ) {}
 
-  static async build(directory: string): Promise<ChildBroker> {
-    const bundle = join(directory, 'local-broker.mjs');
-    const sqlite = createRequire(join(REPO_ROOT, 'package.json')).resolve('better-sqlite3');
-    await build({
-      entryPoints: [join(REPO_ROOT, 'src', 'brokers', 'local', 'index.ts')],
-      outfile: bundle,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      logLevel: 'warning',
-      plugins: [
-        {
-          name: 'absolute-better-sqlite3',
-          setup(plugin) {
-            plugin.onResolve({ filter: /^better-sqlite3$/ }, () => ({
-              path: sqlite,
-              external: true,
-            }));
-          },
-        },
-      ],
-    });
+  /** Children load the built adapter (`npm run build` makes it), as the CLI would. */
+  static build(directory: string): ChildBroker {
     const script = join(directory, 'child.mjs');
     writeFileSync(script, CHILD_SCRIPT);
-    return new ChildBroker(bundle, script);
+    return new ChildBroker(join(REPO_ROOT, 'dist', 'brokers', 'local', 'index.js'), script);
   }
 
   spawn(dataDir: string, mode: 'lease' | 'publish' | 'tail', queue: string, count = 0): Child {

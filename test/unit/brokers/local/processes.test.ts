@@ -14,7 +14,7 @@ describe('local broker: several processes', () => {
   let broker: BrokerAdapter;
 
   beforeAll(async () => {
-    children = await ChildBroker.build(scratch.path);
+    children = ChildBroker.build(scratch.path);
     broker = await openBroker(dataDir, project([{ name: queue }]));
   });
 
