@@ -46,7 +46,15 @@ export default tseslint.config(
               message: 'adapters never import commands or terminal I/O',
             },
             {
-              group: ['chalk', 'picocolors', 'ora', 'inquirer', '@inquirer/*', 'cli-table3', 'cli-progress'],
+              group: [
+                'chalk',
+                'picocolors',
+                'ora',
+                'inquirer',
+                '@inquirer/*',
+                'cli-table3',
+                'cli-progress',
+              ],
               message: 'adapters never print or prompt',
             },
           ],

@@ -96,7 +96,9 @@ async function timed(side, count) {
 
 const scratch = mkdtempSync(join(tmpdir(), 'mq-bench-local-'));
 try {
-  const module = await import(pathToFileURL(join(root, 'dist', 'brokers', 'local', 'index.js')).href);
+  const module = await import(
+    pathToFileURL(join(root, 'dist', 'brokers', 'local', 'index.js')).href
+  );
   const broker = await openBroker(module.openLocal, join(scratch, 'broker'));
   const bare = openBare(scratch);
   await broker.publish(WARMUP);

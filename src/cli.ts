@@ -14,7 +14,9 @@ export async function runCli(argv: readonly string[], factory?: Factory): Promis
     import('./commands/root.js'),
   ]);
   const f = factory ?? createFactory({ argv });
-  f.json ||= args.includes('--json');
+  f.json ||= args.some(
+    (arg) => arg === '--json' || arg === '--fields' || arg.startsWith('--fields='),
+  );
   try {
     await newRootCommand(f).parseAsync([...argv]);
     return ExitCode.Ok;

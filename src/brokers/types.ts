@@ -143,6 +143,22 @@ export interface QueueInfo {
   sampled: boolean;
 }
 
+/** The `--json` fields of `mq ls` and `mq describe`, in order: public API. */
+export const QUEUE_INFO_FIELDS = [
+  'name',
+  'kind',
+  'type',
+  'ready',
+  'unacked',
+  'consumers',
+  'deadLetterExchange',
+  'deadLetterQueue',
+  'maxDeliveries',
+  'messageTtlMs',
+  'bindings',
+  'sampled',
+] as const satisfies readonly (keyof QueueInfo)[];
+
 /** Reading without removing: peek, tail, ls, describe and expect. None of these removes a message or spends a delivery. */
 export interface Inspection {
   /** The first `limit` ready messages of a queue (the last N of a log), each left untouched. */

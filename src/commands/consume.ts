@@ -3,13 +3,13 @@ import { requireCapability, type BrokerAdapter, type Delivery } from '../brokers
 import { parseDuration, parsePositiveInt } from '../config/parse-args.js';
 import { InterruptedError, RefusedError, TimeoutError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
-import type { OutputMode } from '../io/output-mode.js';
 import type { ChoiceKey } from '../io/prompter.js';
 import { deadline } from './shared/deadline.js';
 import {
   addMessageOutputOptions,
   createMessagePrinter,
-  outputModeOf,
+  messageOutputOf,
+  type MessageOutput,
   type MessageOutputFlags,
 } from './shared/messages.js';
 
@@ -25,7 +25,7 @@ export interface ConsumeOptions {
   timeoutMs: number | undefined;
   prefetch: number;
   force: boolean;
-  mode: OutputMode;
+  output: MessageOutput;
   format: string | undefined;
 }
 
@@ -116,7 +116,7 @@ Examples:
         timeoutMs: flags.timeout,
         prefetch: flags.prefetch ?? (settle === 'interactive' ? 1 : 20),
         force: flags.force,
-        mode: outputModeOf(flags),
+        output: messageOutputOf(flags),
         format: flags.format,
       });
     });
@@ -149,8 +149,7 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
   const printer = await createMessagePrinter({
     io: f.io,
     broker: broker.kind,
-    sourceKind: broker.kind === 'kafka' ? 'topic' : 'queue',
-    mode: opts.mode,
+    output: opts.output,
     filter: undefined,
     format: opts.format,
   });

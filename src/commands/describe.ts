@@ -1,24 +1,26 @@
 import { Command } from 'commander';
-import { requireCapability } from '../brokers/types.js';
+import { QUEUE_INFO_FIELDS, requireCapability } from '../brokers/types.js';
+import { addJsonOptions, jsonChoice, pickFields, type JsonChoice } from '../io/json-fields.js';
+import { writeJson } from '../io/json.js';
 import type { Factory } from '../factory.js';
 
 export interface DescribeOptions {
   f: Factory;
   name: string;
-  json: boolean;
+  json: JsonChoice;
 }
 
 export function newDescribeCommand(f: Factory, runF = describeRun): Command {
-  return new Command('describe')
+  const command = new Command('describe')
     .summary('show one queue or topic: depth, consumers, type, limits, dead letters and bindings')
-    .argument('<name>', 'queue or topic')
-    .option('--json', 'print JSON', false)
+    .argument('<name>', 'queue or topic');
+  return addJsonOptions(command, QUEUE_INFO_FIELDS)
     .addHelpText(
       'after',
       '\nExamples:\n  $ mq describe email_service_queue\n  $ mq describe email_service_queue --json',
     )
-    .action(async (name: string, flags: { json: boolean }) => {
-      await runF({ f, name, json: flags.json });
+    .action(async (name: string, flags: { json: boolean; fields?: string }) => {
+      await runF({ f, name, json: jsonChoice(flags, QUEUE_INFO_FIELDS) });
     });
 }
 
@@ -26,8 +28,8 @@ export async function describeRun(opts: DescribeOptions): Promise<void> {
   const { f } = opts;
   const inspection = requireCapability(await f.broker(), 'inspection');
   const info = await inspection.describe(opts.name);
-  if (opts.json) {
-    f.io.out.write(`${JSON.stringify(info)}\n`);
+  if (opts.json.json) {
+    writeJson(f.io, pickFields(info, opts.json.fields));
     return;
   }
   const deadLetters =

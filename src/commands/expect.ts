@@ -2,11 +2,23 @@ import { Command } from 'commander';
 import { requireCapability, type Inspection } from '../brokers/types.js';
 import { parseDuration, parseNonNegativeInt, parsePositiveInt } from '../config/parse-args.js';
 import { InterruptedError, RefusedError, TimeoutError, UsageError } from '../errors.js';
+import { writeJson } from '../io/json.js';
+import { addJsonOptions, jsonChoice, pickFields, type JsonChoice } from '../io/json-fields.js';
 import type { Factory } from '../factory.js';
 import { deadline, type Deadline } from './shared/deadline.js';
 import { createMessagePrinter, type MessagePrinter } from './shared/messages.js';
 
 export type Expectation = { kind: 'depth'; depth: number } | { kind: 'count'; count: number };
+
+/** The `--json` fields of `mq expect`'s outcome. */
+export const OUTCOME_FIELDS = [
+  'source',
+  'expectation',
+  'expected',
+  'observed',
+  'met',
+  'elapsedMs',
+] as const;
 
 export interface ExpectOptions {
   f: Factory;
@@ -14,7 +26,7 @@ export interface ExpectOptions {
   expectation: Expectation;
   filter: string | undefined;
   timeoutMs: number;
-  json: boolean;
+  json: JsonChoice;
 }
 
 interface ExpectFlags {
@@ -23,6 +35,7 @@ interface ExpectFlags {
   filter?: string;
   timeout: number;
   json: boolean;
+  fields?: string;
 }
 
 /** How many waiting messages `--count` looks at before counting new arrivals. */
@@ -30,7 +43,7 @@ const BROWSE_LIMIT = 1000;
 const DEPTH_POLL_MS = 200;
 
 export function newExpectCommand(f: Factory, runF = expectRun): Command {
-  return new Command('expect')
+  const command = new Command('expect')
     .summary('wait until a queue holds what a CI step expects (exit 0), or time out (exit 5)')
     .description(
       'For CI. --depth N: the queue holds exactly N ready messages. --count N: at least N messages (matching\n' +
@@ -44,8 +57,8 @@ export function newExpectCommand(f: Factory, runF = expectRun): Command {
       '--filter <expr>',
       'with --count: only messages matching a CEL condition, e.g. \'json.orderId == "ord-789"\'',
     )
-    .option('--timeout <duration>', 'give up after this long (exit 5)', parseDuration, 30_000)
-    .option('--json', 'print the outcome as JSON', false)
+    .option('--timeout <duration>', 'give up after this long (exit 5)', parseDuration, 30_000);
+  return addJsonOptions(command, OUTCOME_FIELDS, 'print the outcome as JSON')
     .addHelpText(
       'after',
       `
@@ -73,7 +86,7 @@ Examples:
         expectation,
         filter: flags.filter,
         timeoutMs: flags.timeout,
-        json: flags.json,
+        json: jsonChoice(flags, OUTCOME_FIELDS),
       });
     });
 }
@@ -92,8 +105,7 @@ export async function expectRun(opts: ExpectOptions): Promise<void> {
       const printer = await createMessagePrinter({
         io: f.io,
         broker: broker.kind,
-        sourceKind: broker.kind === 'kafka' ? 'topic' : 'queue',
-        mode: 'json',
+        output: { mode: 'json', fields: null },
         filter: opts.filter,
         format: undefined,
       });
@@ -106,7 +118,7 @@ export async function expectRun(opts: ExpectOptions): Promise<void> {
     opts.expectation.kind === 'depth' ? opts.expectation.depth : opts.expectation.count;
   const met = opts.expectation.kind === 'depth' ? observed === target : observed >= target;
   const what = opts.expectation.kind === 'depth' ? 'depth' : 'count';
-  if (opts.json) {
+  if (opts.json.json) {
     const outcome = {
       source: opts.source,
       expectation: what,
@@ -115,7 +127,7 @@ export async function expectRun(opts: ExpectOptions): Promise<void> {
       met,
       elapsedMs: Math.round(performance.now() - started),
     };
-    f.io.out.write(`${JSON.stringify(outcome)}\n`);
+    writeJson(f.io, pickFields(outcome, opts.json.fields));
   }
   if (met) {
     f.io.status(`${f.io.colors.green('✓')} ${opts.source}: ${what} ${observed}`);

@@ -1,22 +1,27 @@
 import { Command } from 'commander';
-import { requireCapability, type QueueInfo } from '../brokers/types.js';
+import { QUEUE_INFO_FIELDS, requireCapability, type QueueInfo } from '../brokers/types.js';
+import { addJsonOptions, jsonChoice, pickFields, type JsonChoice } from '../io/json-fields.js';
+import { writeJson } from '../io/json.js';
 import type { Factory } from '../factory.js';
 import { printRows } from '../io/table.js';
 
 export interface LsOptions {
   f: Factory;
   pattern: string | undefined;
-  json: boolean;
+  json: JsonChoice;
 }
 
 export function newLsCommand(f: Factory, runF = lsRun): Command {
-  return new Command('ls')
+  const command = new Command('ls')
     .summary('list queues and topics with their depth, consumers and dead-letter queue')
-    .argument('[pattern]', 'only names matching this glob (* and ?)')
-    .option('--json', 'print JSON', false)
-    .addHelpText('after', "\nExamples:\n  $ mq ls\n  $ mq ls 'order*' --json")
-    .action(async (pattern: string | undefined, flags: { json: boolean }) => {
-      await runF({ f, pattern, json: flags.json });
+    .argument('[pattern]', 'only names matching this glob (* and ?)');
+  return addJsonOptions(command, QUEUE_INFO_FIELDS)
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ mq ls\n  $ mq ls 'order*' --json\n  $ mq ls --fields name,ready",
+    )
+    .action(async (pattern: string | undefined, flags: { json: boolean; fields?: string }) => {
+      await runF({ f, pattern, json: jsonChoice(flags, QUEUE_INFO_FIELDS) });
     });
 }
 
@@ -25,8 +30,12 @@ const show = (value: number | null) => (value === null ? '-' : String(value));
 export async function lsRun(opts: LsOptions): Promise<void> {
   const { f } = opts;
   const queues = await requireCapability(await f.broker(), 'inspection').list(opts.pattern);
-  if (opts.json) {
-    f.io.out.write(`${JSON.stringify(queues)}\n`);
+  if (opts.json.json) {
+    const { fields } = opts.json;
+    writeJson(
+      f.io,
+      queues.map((queue) => pickFields(queue, fields)),
+    );
     return;
   }
   if (queues.length === 0) {

@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import { requireCapability } from '../brokers/types.js';
 import { parsePositiveInt } from '../config/parse-args.js';
 import type { Factory } from '../factory.js';
-import type { OutputMode } from '../io/output-mode.js';
 import {
   addMessageOutputOptions,
   createMessagePrinter,
-  outputModeOf,
+  messageOutputOf,
+  type MessageOutput,
   type MessageOutputFlags,
 } from './shared/messages.js';
 
@@ -15,7 +15,7 @@ export interface PeekOptions {
   source: string;
   limit: number;
   force: boolean;
-  mode: OutputMode;
+  output: MessageOutput;
   filter: string | undefined;
   format: string | undefined;
 }
@@ -55,7 +55,7 @@ Examples:
         source,
         limit: flags.number,
         force: flags.force,
-        mode: outputModeOf(flags),
+        output: messageOutputOf(flags),
         filter: flags.filter,
         format: flags.format,
       });
@@ -68,8 +68,7 @@ export async function peekRun(opts: PeekOptions): Promise<void> {
   const printer = await createMessagePrinter({
     io: f.io,
     broker: broker.kind,
-    sourceKind: broker.kind === 'kafka' ? 'topic' : 'queue',
-    mode: opts.mode,
+    output: opts.output,
     filter: opts.filter,
     format: opts.format,
   });

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type {
   Headers,
   InboundMessage,
@@ -15,8 +15,15 @@ import {
   parseRate,
 } from '../config/parse-args.js';
 import { PartialError, UsageError } from '../errors.js';
+import { writeJson } from '../io/json.js';
 import type { Factory } from '../factory.js';
-import { OUTPUT_MODES, type OutputMode } from '../io/output-mode.js';
+import {
+  addMessageOutputOptions,
+  createMessagePrinter,
+  messageOutputOf,
+  type MessageOutput,
+  type MessageOutputFlags,
+} from './shared/messages.js';
 import { startProgress } from '../io/progress.js';
 import { deadline } from './shared/deadline.js';
 
@@ -33,23 +40,24 @@ export interface PublishOptions {
   /** Overall deadline in milliseconds. */
   timeout: number | undefined;
   dryRun: boolean;
-  output: OutputMode;
+  /** How --dry-run prints the envelopes. */
+  output: MessageOutput;
+  format: string | undefined;
+  /** Without --dry-run: print the summary as JSON. */
   json: boolean;
 }
 
-interface PublishFlags extends RouteFlags {
+interface PublishFlags extends RouteFlags, MessageOutputFlags {
   key?: string;
   header?: [string, string][];
   repeat: number;
   rate?: number;
   timeout?: number;
   dryRun: boolean;
-  output?: OutputMode;
-  json: boolean;
 }
 
 export function newPublishCommand(f: Factory, runF = publishRun): Command {
-  return new Command('publish')
+  const command = new Command('publish')
     .summary('publish an event from fixture files, a directory or stdin, with confirms')
     .description(
       'Publishes <event> with the bodies in [file...]: a JSON file, a JSON array (one message per element),\n' +
@@ -83,11 +91,8 @@ export function newPublishCommand(f: Factory, runF = publishRun): Command {
       '--dry-run',
       'render and validate, print the envelopes that would be sent, send nothing',
       false,
-    )
-    .addOption(
-      new Option('-o, --output <format>', 'how --dry-run prints messages').choices(OUTPUT_MODES),
-    )
-    .option('--json', 'print JSON: envelopes with --dry-run, else a summary object', false)
+    );
+  return addMessageOutputOptions(command, { filter: false })
     .addHelpText(
       'after',
       `
@@ -104,8 +109,10 @@ Examples:
           hint: `name a file or directory, or - for stdin: mq publish ${event} fixtures/${event}.json`,
         });
       }
-      if (flags.json && flags.output !== undefined && flags.output !== 'json') {
-        throw new UsageError('--json and --output cannot disagree', { hint: 'pass one of them' });
+      if (!flags.dryRun && (flags.fields ?? flags.format ?? flags.output) !== undefined) {
+        throw new UsageError('--fields, --format and --output shape what --dry-run prints', {
+          hint: 'add --dry-run, or use --json for a summary of a real publish',
+        });
       }
       await runF({
         f,
@@ -118,7 +125,8 @@ Examples:
         rate: flags.rate,
         timeout: flags.timeout,
         dryRun: flags.dryRun,
-        output: flags.json ? 'json' : (flags.output ?? 'line'),
+        output: messageOutputOf(flags),
+        format: flags.format,
         json: flags.json,
       });
     });
@@ -178,19 +186,19 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   });
 
   if (opts.dryRun) {
-    const [{ writeEnvelope }, { toEnvelope }] = await Promise.all([
-      import('../io/message-output.js'),
-      import('../message/envelope-codec.js'),
-    ]);
+    const { toEnvelope } = await import('../message/envelope-codec.js');
+    const printer = await createMessagePrinter({
+      io: f.io,
+      broker: spec.kind,
+      output: opts.output,
+      filter: undefined,
+      format: opts.format,
+    });
+    // Routing decides the queues, so a planned message names none (only its Kafka topic).
+    const sourceKind = target.route.kind === 'topic' ? 'topic' : null;
     for (const message of messages) {
-      const planned = plannedDelivery(message, target.route);
-      writeEnvelope(
-        f.io,
-        opts.output,
-        toEnvelope(planned, {
-          broker: spec.kind,
-          sourceKind: target.route.kind === 'topic' ? 'topic' : null,
-        }),
+      await printer.print(
+        toEnvelope(plannedDelivery(message, target.route), { broker: spec.kind, sourceKind }),
       );
     }
     f.io.notice(
@@ -262,7 +270,7 @@ async function send(
   }
   const elapsedMs = performance.now() - started;
   const summary = summarise(receipts, messages.length, elapsedMs, route);
-  if (opts.json) f.io.out.write(`${JSON.stringify(summary)}\n`);
+  if (opts.json) writeJson(f.io, summary);
   const latency = summary.confirmLatencyMs;
   f.io.notice(
     `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} on ${brokerName} in ${(elapsedMs / 1000).toFixed(2)}s` +

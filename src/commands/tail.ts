@@ -4,13 +4,13 @@ import { requireCapability } from '../brokers/types.js';
 import { parseDuration, parseNonNegativeInt, parsePositiveInt } from '../config/parse-args.js';
 import { MqError, TimeoutError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
-import type { OutputMode } from '../io/output-mode.js';
 import type { Envelope } from '../message/envelope.js';
 import { deadline } from './shared/deadline.js';
 import {
   addMessageOutputOptions,
   createMessagePrinter,
-  outputModeOf,
+  messageOutputOf,
+  type MessageOutput,
   type MessageOutputFlags,
 } from './shared/messages.js';
 
@@ -22,7 +22,7 @@ export interface TailOptions {
   count: number | undefined;
   timeoutMs: number | undefined;
   savePath: string | undefined;
-  mode: OutputMode;
+  output: MessageOutput;
   filter: string | undefined;
   format: string | undefined;
 }
@@ -74,7 +74,7 @@ Examples:
         count: flags.count,
         timeoutMs: flags.timeout,
         savePath: flags.save,
-        mode: outputModeOf(flags),
+        output: messageOutputOf(flags),
         filter: flags.filter,
         format: flags.format,
       });
@@ -88,8 +88,7 @@ export async function tailRun(opts: TailOptions): Promise<void> {
   const printer = await createMessagePrinter({
     io: f.io,
     broker: broker.kind,
-    sourceKind: broker.kind === 'kafka' ? 'topic' : 'queue',
-    mode: opts.mode,
+    output: opts.output,
     filter: opts.filter,
     format: opts.format,
   });

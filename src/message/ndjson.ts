@@ -4,15 +4,9 @@
  */
 import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { InputError } from '../errors.js';
+import { jsonLine } from '../io/json.js';
 import { EnvelopeFieldError, checkEnvelope, type JsonPath } from './check-envelope.js';
 import { DEATH_FIELDS, ENVELOPE_FIELDS, type DeathRecord, type Envelope } from './envelope.js';
-
-/**
- * Characters JSON.stringify leaves raw that a terminal would act on or that reorder text: DEL,
- * C1 controls, U+2028/U+2029, bidi controls and marks. They only ever occur inside JSON strings,
- * where `\uXXXX` is the same value, so the line stays the same JSON.
- */
-const TERMINAL_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
  * One envelope as one line of JSON (no newline), fields in `ENVELOPE_FIELDS` order and the death
@@ -25,10 +19,7 @@ export function encodeEnvelopeLine(envelope: Envelope): string {
       field === 'death' && envelope.death !== null ? orderDeath(envelope.death) : envelope[field],
     ]),
   );
-  return JSON.stringify(ordered).replace(
-    TERMINAL_UNSAFE,
-    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return jsonLine(ordered);
 }
 
 function orderDeath(death: DeathRecord): Record<string, unknown> {

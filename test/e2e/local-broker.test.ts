@@ -222,4 +222,24 @@ describe('the embedded local broker, through the CLI', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('exchange order_events with routing key nobody.listens');
   });
+
+  it('selects JSON fields with --fields, and refuses an unknown one', async () => {
+    const env = await publishedOnce();
+    const peek = await runMq(['peek', 'email_service_queue', '--fields', 'queue,deliveryCount'], {
+      env,
+    });
+    expect(JSON.parse(peek.stdout)).toEqual({ queue: 'email_service_queue', deliveryCount: 0 });
+    const ls = await runMq(['ls', 'sms*', '--fields', 'name,ready'], { env });
+    expect(JSON.parse(ls.stdout)).toEqual([
+      { name: 'sms_service_queue', ready: 1 },
+      { name: 'sms_service_queue.dlq', ready: 0 },
+    ]);
+    const unknown = await runMq(['describe', 'sms_service_queue', '--fields', 'name,depth'], {
+      env,
+    });
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({
+      error: { code: 'usage', message: 'unknown JSON field "depth"' },
+    });
+  });
 });

@@ -3,6 +3,18 @@ import type { Context } from '../../config/user-config.js';
 import { MASK, redact } from '../../secrets.js';
 
 /** A context as it may be shown: `${VAR}` references as written, stored passwords masked. */
+/** The `--json` fields of `mq context ls|show`. */
+export const CONTEXT_FIELDS = [
+  'name',
+  'current',
+  'broker',
+  'kind',
+  'password',
+  'nodes',
+  'managementUrl',
+  'tls',
+] as const;
+
 export interface ContextView {
   name: string;
   current: boolean;

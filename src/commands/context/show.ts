@@ -1,16 +1,19 @@
 import { Command } from 'commander';
 import { requireContext } from '../../config/user-config.js';
 import { NotFoundError } from '../../errors.js';
+import { writeJson } from '../../io/json.js';
 import type { Factory } from '../../factory.js';
-import { viewContext } from './shared.js';
+import { CONTEXT_FIELDS, viewContext } from './shared.js';
+import { addJsonOptions, jsonChoice, pickFields } from '../../io/json-fields.js';
 
 export function newContextShowCommand(f: Factory): Command {
-  return new Command('show')
+  const command = new Command('show')
     .summary('show one context, passwords masked (default: the current one)')
-    .argument('[name]', 'context name')
-    .option('--json', 'print JSON', false)
+    .argument('[name]', 'context name');
+  return addJsonOptions(command, CONTEXT_FIELDS)
     .addHelpText('after', '\nExamples:\n  $ mq context show prod --json')
-    .action(async (name: string | undefined, flags: { json: boolean }) => {
+    .action(async (name: string | undefined, flags: { json: boolean; fields?: string }) => {
+      const { json, fields } = jsonChoice(flags, CONTEXT_FIELDS);
       const config = await f.userConfig();
       const chosen = name ?? config.current;
       if (chosen === undefined) {
@@ -19,8 +22,8 @@ export function newContextShowCommand(f: Factory): Command {
         });
       }
       const view = viewContext(chosen, requireContext(config, chosen), chosen === config.current);
-      if (flags.json) {
-        f.io.out.write(`${JSON.stringify(view)}\n`);
+      if (json) {
+        writeJson(f.io, pickFields(view, fields));
         return;
       }
       const lines = [

@@ -3,23 +3,25 @@ import type { InboundMessage } from '../../brokers/types.js';
 import { UsageError } from '../../errors.js';
 import { OUTPUT_MODES, type OutputMode } from '../../io/output-mode.js';
 import type { IOStreams } from '../../io/streams.js';
-import type { BrokerKind, Envelope } from '../../message/envelope.js';
+import { jsonLine } from '../../io/json.js';
+import { addJsonOptions, jsonChoice, pickFields } from '../../io/json-fields.js';
+import { ENVELOPE_FIELDS, type BrokerKind, type Envelope } from '../../message/envelope.js';
 
 /** Flags of every command that prints messages. */
 export interface MessageOutputFlags {
   json: boolean;
+  fields?: string;
   output?: OutputMode;
   filter?: string;
   format?: string;
 }
 
 export function addMessageOutputOptions(command: Command, { filter = true } = {}): Command {
-  command
-    .option(
-      '--json',
-      'print each message as one NDJSON envelope line (same as --output json)',
-      false,
-    )
+  addJsonOptions(
+    command,
+    ENVELOPE_FIELDS,
+    'print each message as one NDJSON envelope line (same as --output json)',
+  )
     .addOption(
       new Option('-o, --output <mode>', 'line, pretty, json or raw (the exact body bytes)').choices(
         OUTPUT_MODES,
@@ -37,14 +39,21 @@ export function addMessageOutputOptions(command: Command, { filter = true } = {}
   return command;
 }
 
-export function outputModeOf(flags: MessageOutputFlags): OutputMode {
-  if (flags.json && flags.output !== undefined && flags.output !== 'json') {
+/** How messages print: an output mode, and with JSON the `--fields` selected (null: all). */
+export interface MessageOutput {
+  mode: OutputMode;
+  fields: string[] | null;
+}
+
+export function messageOutputOf(flags: MessageOutputFlags): MessageOutput {
+  const { json, fields } = jsonChoice(flags, ENVELOPE_FIELDS);
+  if (json && flags.output !== undefined && flags.output !== 'json') {
     throw new UsageError('--json and --output cannot disagree', { hint: 'pass one of them' });
   }
-  if (flags.format !== undefined && (flags.json || flags.output !== undefined)) {
+  if (flags.format !== undefined && (json || flags.output !== undefined)) {
     throw new UsageError('--format replaces --json and --output', { hint: 'pass one of them' });
   }
-  return flags.json ? 'json' : (flags.output ?? 'line');
+  return { mode: json ? 'json' : (flags.output ?? 'line'), fields };
 }
 
 /** Turns delivered messages into envelopes, applies --filter, and writes them as --output or --format asks. */
@@ -58,8 +67,7 @@ export interface MessagePrinter {
 export interface PrinterSettings {
   io: IOStreams;
   broker: BrokerKind;
-  sourceKind: 'queue' | 'topic';
-  mode: OutputMode;
+  output: MessageOutput;
   filter: string | undefined;
   format: string | undefined;
 }
@@ -85,14 +93,20 @@ export async function createMessagePrinter(settings: PrinterSettings): Promise<M
       io.out.write(data, (error) => (error ? reject(error) : resolve())),
     );
   return {
+    // Kafka reads topics; the queue brokers read queues.
     envelope: (message) =>
-      toEnvelope(message, { broker: settings.broker, sourceKind: settings.sourceKind }),
+      toEnvelope(message, {
+        broker: settings.broker,
+        sourceKind: settings.broker === 'kafka' ? 'topic' : 'queue',
+      }),
     matches: (envelope) => filter === null || filter(createMessageView(envelope)),
     async print(envelope) {
       if (template !== null) return write(`${template(createMessageView(envelope))}\n`);
-      const rendered = renderMessage(envelope, settings.mode, { colors: io.colors });
-      await write(rendered);
-      await write(settings.mode === 'pretty' ? '\n\n' : '\n');
+      const { mode, fields } = settings.output;
+      if (mode === 'json' && fields !== null)
+        return write(`${jsonLine(pickFields(envelope, fields))}\n`);
+      await write(renderMessage(envelope, mode, { colors: io.colors }));
+      await write(mode === 'pretty' ? '\n\n' : '\n');
     },
   };
 }

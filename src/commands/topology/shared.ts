@@ -2,6 +2,8 @@ import type { TopologyChange, TopologyManagement } from '../../brokers/types.js'
 import { requireCapability } from '../../brokers/types.js';
 import { desiredTopology, type Topology } from '../../config/topology.js';
 import { UsageError } from '../../errors.js';
+import { writeJson } from '../../io/json.js';
+import { pickFields, type JsonChoice } from '../../io/json-fields.js';
 import type { Factory } from '../../factory.js';
 
 export interface TopologyTarget {
@@ -31,9 +33,19 @@ const MARKS: Record<TopologyChange['action'], string> = {
   conflict: '!',
 };
 
-export function printChanges(f: Factory, changes: readonly TopologyChange[], json: boolean): void {
-  if (json) {
-    f.io.out.write(`${JSON.stringify(changes)}\n`);
+/** The `--json` fields of `mq topology plan|apply`. */
+export const CHANGE_FIELDS = ['action', 'kind', 'name', 'detail'] as const;
+
+export function printChanges(
+  f: Factory,
+  changes: readonly TopologyChange[],
+  json: JsonChoice,
+): void {
+  if (json.json) {
+    writeJson(
+      f.io,
+      changes.map((change) => pickFields(change, json.fields)),
+    );
     return;
   }
   const { colors } = f.io;
