@@ -6,7 +6,8 @@ import { UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { readAll } from '../../io/read-all.js';
 import { registerSecret } from '../../secrets.js';
-import { placeholderReferences } from './shared.js';
+import { addJsonOptions, jsonChoice, type JsonChoice } from '../../io/json-fields.js';
+import { CONTEXT_FIELDS, placeholderReferences, viewContext, writeContextJson } from './shared.js';
 
 export interface ContextAddOptions {
   f: Factory;
@@ -15,6 +16,7 @@ export interface ContextAddOptions {
   passwordFromStdin: boolean;
   use: boolean;
   overwrite: boolean;
+  json: JsonChoice;
 }
 
 interface AddFlags {
@@ -28,10 +30,12 @@ interface AddFlags {
   insecure: boolean;
   use: boolean;
   force: boolean;
+  json: boolean;
+  fields?: string;
 }
 
 export function newContextAddCommand(f: Factory, runF = contextAddRun): Command {
-  return new Command('add')
+  const command = new Command('add')
     .summary('save a named broker connection')
     .argument('<name>', 'context name')
     .argument(
@@ -54,7 +58,8 @@ export function newContextAddCommand(f: Factory, runF = contextAddRun): Command 
     .option('--key <file>', 'client key (PEM) for TLS')
     .option('--insecure', 'do not verify the server certificate', false)
     .option('--use', 'make it the current context', false)
-    .addOption(new Option('--force', 'replace a context of the same name').default(false))
+    .addOption(new Option('--force', 'replace a context of the same name').default(false));
+  return addJsonOptions(command, CONTEXT_FIELDS, 'print the saved context as JSON')
     .addHelpText(
       'after',
       `
@@ -102,6 +107,7 @@ Examples:
         passwordFromStdin: flags.passwordStdin,
         use: flags.use,
         overwrite: flags.force,
+        json: jsonChoice(flags, CONTEXT_FIELDS),
       });
     });
 }
@@ -130,4 +136,5 @@ export async function contextAddRun(opts: ContextAddOptions): Promise<void> {
   f.io.notice(
     `saved context "${name}"${opts.use ? ' and made it current' : ''} in ${f.userConfigPath()}`,
   );
+  writeContextJson(f, viewContext(name, context, updated.current === name), opts.json);
 }

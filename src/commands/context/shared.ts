@@ -1,5 +1,8 @@
 import { parseBrokerUrl } from '../../config/broker-url.js';
 import type { Context } from '../../config/user-config.js';
+import type { Factory } from '../../factory.js';
+import { pickFields, type JsonChoice } from '../../io/json-fields.js';
+import { writeJson } from '../../io/json.js';
 import { MASK, redact } from '../../secrets.js';
 
 /** A context as it may be shown: `${VAR}` references as written, stored passwords masked. */
@@ -27,6 +30,11 @@ export interface ContextView {
 }
 
 const ENV_REFERENCE_ONLY = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+
+/** `--json` output of the context commands that change one context: its view afterwards. */
+export function writeContextJson(f: Factory, view: ContextView, json: JsonChoice): void {
+  if (json.json) writeJson(f.io, pickFields(view, json.fields));
+}
 
 export function viewContext(name: string, context: Context, current: boolean): ContextView {
   return {
