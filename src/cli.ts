@@ -36,7 +36,8 @@ function reportError(error: unknown, f: Factory): number {
   // The reader went away (`mq peek … | head`): a normal end, as for gh.
   if ((error as NodeJS.ErrnoException | null)?.code === 'EPIPE') return ExitCode.Ok;
   if (isCommanderError(error)) {
-    if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
+    // --help, --version, and the help commander shows for `mq` or `mq context` alone.
+    if (error.exitCode === 0 || error.code === 'commander.help') return ExitCode.Ok;
     const message = error.message.replace(/^error: /, '');
     printError(f, 'usage', message, 'run the command with --help to see its usage');
     return ExitCode.Usage;

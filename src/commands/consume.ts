@@ -158,6 +158,7 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
   );
   const tally: Record<Answer, number> = { ack: 0, requeue: 0, reject: 0, skip: 0, quit: 0 };
   const held: Delivery[] = [];
+  const requeued = new Set<string>();
   const stop = deadline(f.signal, opts.timeoutMs);
   let settled = 0;
   let interrupted = false;
@@ -167,6 +168,12 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
       signal: stop.signal,
       prefetch: opts.prefetch,
     })) {
+      // A requeued message comes straight back: --requeue goes once round the queue, not until
+      // the delivery limit dead-letters everything.
+      if (opts.settle === 'requeue' && requeued.has(delivery.message.id)) {
+        held.push(delivery);
+        break;
+      }
       await printer.print(printer.envelope(delivery.message));
       const answer = opts.settle === 'interactive' ? await ask(f, answers) : opts.settle;
       if (answer === null) {
@@ -181,6 +188,7 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
         continue;
       }
       await settle(delivery, answer);
+      if (answer === 'requeue') requeued.add(delivery.message.id);
       settled += 1;
       if (opts.count !== undefined && settled >= opts.count) break;
     }

@@ -5,7 +5,7 @@ import { InterruptedError, RefusedError, TimeoutError, UsageError } from '../err
 import { writeJson } from '../io/json.js';
 import { addJsonOptions, jsonChoice, pickFields, type JsonChoice } from '../io/json-fields.js';
 import type { Factory } from '../factory.js';
-import { deadline, type Deadline } from './shared/deadline.js';
+import { deadline, pause, type Deadline } from './shared/deadline.js';
 import { createMessagePrinter, type MessagePrinter } from './shared/messages.js';
 
 export type Expectation = { kind: 'depth'; depth: number } | { kind: 'count'; count: number };
@@ -149,7 +149,7 @@ async function waitForDepth(
   for (;;) {
     const ready = (await inspection.describe(source)).ready ?? 0;
     if (ready === depth || stop.signal.aborted) return ready;
-    await new Promise((resolve) => setTimeout(resolve, DEPTH_POLL_MS));
+    await pause(DEPTH_POLL_MS, stop.signal);
   }
 }
 
@@ -184,7 +184,12 @@ async function waitForCount(
       if (printer.matches(envelope)) matched.add(envelope.id);
     }
   } catch (error) {
-    if (!(error instanceof RefusedError)) throw error;
+    if (!(error instanceof RefusedError)) {
+      // Stop the subscription before reporting, so nothing keeps the process waiting.
+      enough.abort();
+      await arrivals.catch(() => undefined);
+      throw error;
+    }
     opts.f.io.notice(`note: counting new arrivals on ${opts.source} only (${error.message})`);
   }
   if (matched.size >= count) enough.abort();

@@ -25,7 +25,7 @@ import {
   type MessageOutputFlags,
 } from './shared/messages.js';
 import { startProgress } from '../io/progress.js';
-import { deadline } from './shared/deadline.js';
+import { deadline, pause } from './shared/deadline.js';
 
 export interface PublishOptions {
   f: Factory;
@@ -262,7 +262,7 @@ async function send(
       receipts.push(...(await broker.publish(route, chunk, { signal: stop.signal })));
       progress.update(receipts.length);
       const wait = spacingMs * chunk.length - (performance.now() - chunkStart);
-      if (wait > 0 && index + chunkSize < messages.length) await sleep(wait, stop.signal);
+      if (wait > 0 && index + chunkSize < messages.length) await pause(wait, stop.signal);
     }
   } finally {
     progress.stop();
@@ -293,20 +293,6 @@ async function send(
     const why = stop.timedOut() ? 'the --timeout passed' : 'interrupted';
     throw new PartialError(`${summary.notSent} message(s) were not sent: ${why}`);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number, route: Route) {

@@ -62,7 +62,9 @@ Examples:
 With no broker chosen, mq uses the embedded local broker: no server needed.`,
     );
 
-  program.hook('preAction', async (_root, action) => {
+  // Before the subcommand parses its own arguments, so a bad --broker, --context or --config is
+  // the error reported, whatever else is wrong.
+  program.hook('preSubcommand', async (_root, subcommand) => {
     const flags = program.opts<GlobalOptions & { color: boolean; input: boolean }>();
     f.globals = {
       connectTimeout: flags.connectTimeout,
@@ -71,7 +73,7 @@ With no broker chosen, mq uses the embedded local broker: no server needed.`,
       ...(flags.config === undefined ? {} : { config: flags.config }),
       ...(flags.managementUrl === undefined ? {} : { managementUrl: flags.managementUrl }),
     };
-    const usesBroker = !BROKERLESS.has(topLevelName(action));
+    const usesBroker = !BROKERLESS.has(subcommand.name());
     if (usesBroker || flags.broker !== undefined || flags.context !== undefined) {
       const choice = await f.brokerChoice();
       if (usesBroker) f.io.status(f.io.colors.dim(`using ${choice.spec.display}`));
@@ -93,12 +95,6 @@ With no broker chosen, mq uses the embedded local broker: no server needed.`,
 
   configureEverywhere(program, f);
   return program;
-}
-
-function topLevelName(command: Command): string {
-  let current = command;
-  while (current.parent?.parent) current = current.parent;
-  return current.name();
 }
 
 /** `addCommand()` does not pass exitOverride or output settings down (commander 14), so set them on every node. */

@@ -104,7 +104,19 @@ export async function tailRun(opts: TailOptions): Promise<void> {
     return opts.count !== undefined && shown >= opts.count;
   };
 
+  // Subscribe first and show the backlog second, so that nothing published in between is missed;
+  // a message seen both ways is shown once (by id).
+  let announceReady: () => void = () => {};
+  const subscribed = new Promise<void>((resolve) => (announceReady = resolve));
+  const onReady = () => {
+    f.io.notice(`ready: tailing ${opts.source} on ${broker.kind}`);
+    announceReady();
+  };
+  const tap = inspection.tail(opts.source, { signal: stop.signal, onReady });
+  const arrivals = tap[Symbol.asyncIterator]();
   try {
+    let next = arrivals.next();
+    await Promise.race([subscribed, next]);
     const seen = new Set<string>();
     let done = false;
     if (opts.backlog > 0) {
@@ -117,16 +129,15 @@ export async function tailRun(opts: TailOptions): Promise<void> {
         if ((done = await show(envelope))) break;
       }
     }
-    if (!done) {
-      const onReady = () => f.io.notice(`ready: tailing ${opts.source} on ${broker.kind}`);
-      for await (const message of inspection.tail(opts.source, { signal: stop.signal, onReady })) {
-        const envelope = printer.envelope(message);
-        // A message shown from the backlog may also arrive through the tap: show it once.
-        if (seen.delete(envelope.id)) continue;
-        if (await show(envelope)) break;
-      }
+    while (!done) {
+      const result = await next;
+      if (result.done) break;
+      const envelope = printer.envelope(result.value);
+      if (!seen.delete(envelope.id)) done = await show(envelope);
+      if (!done) next = arrivals.next();
     }
   } finally {
+    await arrivals.return?.(undefined);
     if (save) await new Promise((resolve) => save.end(resolve));
     stop.dispose();
   }

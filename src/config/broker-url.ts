@@ -53,8 +53,13 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(homedir(), '.local', 'share', 'mq');
 }
 
+/** Masks `user:secret@` even without a scheme: a URL that failed to parse may lack one. */
+function shown(raw: string): string {
+  return redact(raw).replace(/^([^\s:/@]*):[^\s]*@/, `$1:${MASK}@`);
+}
+
 function invalid(raw: string, reason: string): UsageError {
-  return new UsageError(`invalid broker URL "${redact(raw)}": ${reason}`, {
+  return new UsageError(`invalid broker URL "${shown(raw)}": ${reason}`, {
     hint: `use ${SUPPORTED_FORMS}`,
   });
 }

@@ -1,6 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 import ms from 'ms';
 
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); longer ones would fire at once. */
+const MAX_DURATION_MS = 24 * 86_400_000;
+
 /** Durations as `500ms`, `10s`, `5m`, `1h` (a bare number is milliseconds). */
 export function parseDuration(value: string): number {
   const trimmed = value.trim();
@@ -12,6 +15,7 @@ export function parseDuration(value: string): number {
   if (!Number.isFinite(millis) || millis < 0) {
     throw new InvalidArgumentError('want a duration such as 500ms, 10s, 5m or 1h');
   }
+  if (millis > MAX_DURATION_MS) throw new InvalidArgumentError('want at most 24d');
   return millis;
 }
 

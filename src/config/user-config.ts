@@ -41,10 +41,19 @@ export async function readUserConfig(path: string): Promise<UserConfig> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`not valid JSON (${(error as Error).message})`, {
-      position: { file: path, line: 1, column: 1 },
-      hint: `fix or remove ${path}; mq context add rewrites it`,
+  } catch {
+    // Parse errors quote the text they trip on, which may be a password: only the position is
+    // reported, found by the position-aware parser (loaded only on this path).
+    const { parseJsonDocument } = await import('../fixtures/json-source.js');
+    let position = { file: path, line: 1, column: 1 };
+    try {
+      parseJsonDocument(text, path);
+    } catch (error) {
+      if (error instanceof InputError && error.position) position = error.position;
+    }
+    throw new InputError('not valid JSON here', {
+      position,
+      hint: `fix ${path} or remove it (mq context add writes a new one)`,
     });
   }
   return checkUserConfig(parsed, path);

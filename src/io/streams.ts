@@ -82,7 +82,7 @@ export function systemIO(
   const stdoutTTY = Boolean(process.stdout.isTTY) || truthy(env.MQ_FORCE_TTY);
   // Colour is settled before argument parsing, so --no-color is looked for here directly.
   const color =
-    argv.includes('--no-color') || env.NO_COLOR !== undefined
+    argv.includes('--no-color') || (env.NO_COLOR ?? '') !== ''
       ? false
       : env.FORCE_COLOR !== undefined
         ? truthy(env.FORCE_COLOR)

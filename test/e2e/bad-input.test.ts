@@ -69,6 +69,7 @@ describe('bad input, run as a process', () => {
     ['--broker', 'amqp://guest:Sup3rSecret@rabbit:99999/'],
     ['--broker', 'kafka://app:Sup3rSecret@k1:notaport'],
     ['--broker', 'redis://app:Sup3rSecret@cache'],
+    ['--broker', 'app:Sup3rSecret@rabbit'],
   ])('rejects %s %s without ever printing the password', async (flag, url) => {
     for (const env of [isolatedEnv(), { ...isolatedEnv(), MQ_DEBUG: '1' }]) {
       const result = await runMq([flag, url, ...dryRun('fixtures/order.placed.json')], { env });
@@ -115,5 +116,20 @@ describe('bad input, run as a process', () => {
         message: 'test/fixtures-data/bad.json:2:17: expected a comma or closing brace',
       },
     });
+  });
+
+  it("checks the global flags before the command's own arguments", async () => {
+    const result = await runMq(['--config', 'nowhere.json', 'publish'], { env: isolatedEnv() });
+    expectOneLineError(
+      result,
+      /^error: cannot read the project file .*nowhere\.json: no such file$/,
+    );
+  });
+
+  it('shows help and exits 0 when run with no command', async () => {
+    const result = await runMq([], { env: isolatedEnv() });
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).toContain('Usage: mq');
+    expect(result.stderr).not.toContain('error');
   });
 });

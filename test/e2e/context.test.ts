@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq } from '../helpers/cli.js';
 
@@ -111,5 +111,34 @@ describe('mq context', () => {
     });
     expect(result.code).toBe(2);
     expect(result.stderr).not.toContain('Typo-Secret');
+  });
+
+  it('never prints a management URL password or the text of a broken user config', async () => {
+    const env = isolatedEnv();
+    await runMq(
+      [
+        '--management-url',
+        'http://admin:Mgmt-Secret@rabbit:15672',
+        'context',
+        'add',
+        'm',
+        'amqp://rabbit/',
+      ],
+      { env },
+    );
+    const shown = await runMq(['context', 'show', 'm', '--json'], { env });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      managementUrl: 'http://admin:***@rabbit:15672',
+    });
+    writeFileSync(
+      env.MQ_CONFIG,
+      '{"contexts":{"k":{"broker":"kafka://app@k1:9092","password":Pw0rd-Secret}}}',
+    );
+    const broken = await runMq(['context', 'ls'], { env });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/config\.json:1:61: not valid JSON here/);
+    expect(broken.stdout + broken.stderr + shown.stdout + shown.stderr).not.toMatch(
+      /Mgmt-Secret|Pw0rd-Secret/,
+    );
   });
 });

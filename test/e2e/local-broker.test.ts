@@ -242,4 +242,33 @@ describe('the embedded local broker, through the CLI', () => {
       error: { code: 'usage', message: 'unknown JSON field "depth"' },
     });
   });
+
+  it('tail -n shows the backlog first, then new messages, each once', async () => {
+    const env = await publishedOnce();
+    const tail = startMq(
+      ['tail', 'email_service_queue', '-n', '5', '--count', '2', '--timeout', '20s', '--json'],
+      { env },
+    );
+    await tail.waitForStderr(/^ready: /m);
+    await runMq(['publish', 'order.placed', FIXTURE], { env });
+    const result = await tail.done;
+    expect(result.code).toBe(0);
+    const ids = envelopes(result.stdout).map((envelope) => envelope.id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('consume --requeue without --count goes once round the queue', async () => {
+    const env = await publishedOnce();
+    const result = await runMq(
+      ['consume', 'email_service_queue', '--requeue', '--timeout', '5s', '--json'],
+      { env },
+    );
+    expect(result.code).toBe(0);
+    expect(envelopes(result.stdout)).toHaveLength(1);
+    const [after] = envelopes(
+      (await runMq(['peek', 'email_service_queue', '--json'], { env })).stdout,
+    );
+    expect(after).toMatchObject({ deliveryCount: 1 });
+  });
 });

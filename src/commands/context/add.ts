@@ -23,7 +23,6 @@ interface AddFlags {
   passwordEnv?: string;
   passwordStdin: boolean;
   node?: string[];
-  managementUrl?: string;
   ca?: string;
   cert?: string;
   key?: string;
@@ -52,7 +51,6 @@ export function newContextAddCommand(f: Factory, runF = contextAddRun): Command 
       false,
     )
     .option('--node <url>', 'a further RabbitMQ cluster node (repeatable)', collect)
-    .option('--management-url <url>', 'RabbitMQ management API URL')
     .option('--ca <file>', 'CA certificate (PEM) for TLS')
     .option('--cert <file>', 'client certificate (PEM) for TLS')
     .option('--key <file>', 'client key (PEM) for TLS')
@@ -91,7 +89,8 @@ Examples:
         broker: url,
         ...(flags.passwordEnv ? { password: `\${${flags.passwordEnv}}` } : {}),
         ...(flags.node ? { nodes: flags.node } : {}),
-        ...(flags.managementUrl ? { managementUrl: flags.managementUrl } : {}),
+        // The global --management-url (parsed by the root command) is saved with the context.
+        ...(f.globals.managementUrl ? { managementUrl: f.globals.managementUrl } : {}),
         ...(Object.keys(tls).length > 0 ? { tls } : {}),
       };
       const laterPassword = flags.passwordEnv !== undefined || flags.passwordStdin;

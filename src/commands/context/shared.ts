@@ -49,7 +49,7 @@ export function viewContext(name: string, context: Context, current: boolean): C
           ? context.password
           : MASK,
     nodes: (context.nodes ?? []).map(redact),
-    managementUrl: context.managementUrl ?? null,
+    managementUrl: context.managementUrl === undefined ? null : redact(context.managementUrl),
     tls: context.tls ?? null,
   };
 }

@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 /** The signal a long-running command stops on: Ctrl-C or its own `--timeout`, whichever comes first. */
 export interface Deadline {
   signal: AbortSignal;
@@ -27,4 +29,9 @@ export function deadline(interrupt: AbortSignal, timeoutMs: number | undefined):
       interrupt.removeEventListener('abort', onInterrupt);
     },
   };
+}
+
+/** Waits `ms`, or less if the signal aborts first (which is not an error here). */
+export async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal }).catch(() => undefined);
 }
