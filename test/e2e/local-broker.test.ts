@@ -271,4 +271,16 @@ describe('the embedded local broker, through the CLI', () => {
     );
     expect(after).toMatchObject({ deliveryCount: 1 });
   });
+
+  it('ls --watch refreshes until Ctrl-C, which ends it normally', async () => {
+    const env = await publishedOnce();
+    const watch = startMq(['ls', 'email*', '--watch', '200ms'], { env });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    process.kill(watch.pid, 'SIGINT');
+    const result = await watch.done;
+    expect(result.code).toBe(0);
+    expect(
+      result.stdout.split('\n\n').filter((block) => block.includes('email_service_queue')).length,
+    ).toBeGreaterThan(1);
+  });
 });
