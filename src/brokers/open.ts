@@ -15,7 +15,12 @@ export async function openBroker(spec: BrokerSpec, options: OpenOptions): Promis
     const { openLocal } = await import('./local/index.js');
     return openLocal(spec, { project: options.project });
   }
-  // TODO(#4): RabbitMQ; TODO(#5): Kafka.
+  if (spec.kind === 'rabbitmq') {
+    // Loaded here, not at start-up: it brings in amqplib.
+    const { openRabbitMq } = await import('./rabbitmq/index.js');
+    return openRabbitMq(spec, options);
+  }
+  // TODO(#5): Kafka.
   throw new UnsupportedError(
     `this build of mq cannot send to or read from the ${spec.kind} broker yet`,
     {

@@ -161,7 +161,9 @@ export const QUEUE_INFO_FIELDS = [
 
 /** Reading without removing: peek, tail, ls, describe and expect. None of these removes a message or spends a delivery. */
 export interface Inspection {
-  /** The first `limit` ready messages of a queue (the last N of a log), each left untouched. */
+  /** The first `limit` ready messages of a queue (the last N of a log), each left untouched.
+   *  Where a browse would spend a delivery (DESIGN.md §5.1: RabbitMQ quorum queues before 4.3)
+   *  it is a `RefusedError` unless `force`. */
   peek(source: string, options: PeekOptions): Promise<InboundMessage[]>;
   /**
    * Messages routed to `source` from now on, copied to a tap, so the queue keeps them (RabbitMQ: a
@@ -197,6 +199,9 @@ export interface TopologyManagement {
 
 export interface BrokerAdapter {
   readonly kind: BrokerKind;
+  /** The node that answered, redacted, once connected (a RabbitMQ cluster's nodes are tried in
+   *  order); absent where there is only one place to connect to. */
+  readonly connectedTo?: string | null;
   /** Connects, bounded by the connect timeout; a failure is a `ConnectError`. */
   connect(): Promise<void>;
   /** Idempotent. Waits for unconfirmed publishes, then releases sockets and files. */

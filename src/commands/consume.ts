@@ -66,7 +66,7 @@ export function newConsumeCommand(f: Factory, runF = consumeRun): Command {
     .option('--timeout <duration>', 'stop after this long (total wall time)', parseDuration)
     .option(
       '--prefetch <n>',
-      'messages held at once (default 1 when interactive, else 20)',
+      'messages held at once, skipped ones included (default 100 when interactive, else 20)',
       parsePositiveInt,
     )
     .addOption(
@@ -114,7 +114,7 @@ Examples:
         settle,
         count: flags.count,
         timeoutMs: flags.timeout,
-        prefetch: flags.prefetch ?? (settle === 'interactive' ? 1 : 20),
+        prefetch: flags.prefetch ?? (settle === 'interactive' ? 100 : 20),
         force: flags.force,
         output: messageOutputOf(flags),
         format: flags.format,

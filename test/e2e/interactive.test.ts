@@ -64,4 +64,17 @@ describe('interactive consume in a pseudo-terminal', () => {
     process.kill(session.mqPid(), 'SIGKILL');
     expect(await depth('email_service_queue', env)).toBe(1);
   });
+
+  it('skip leaves a message in place and offers the next one', async () => {
+    const env = isolatedEnv();
+    await runMq(['publish', 'order.placed', FIXTURE, '--repeat', '2'], { env });
+    const exitFile = join(env.MQ_HOME, '..', 'exit');
+    session = new TerminalSession(['consume', 'email_service_queue'], env, exitFile);
+    await session.waitFor(/What now\?/);
+    session.keys('s', 'Enter');
+    await session.waitFor(/What now\?/, 2);
+    session.keys('q', 'Enter');
+    expect(await exitCode(exitFile)).toBe(0);
+    expect(await depth('email_service_queue', env)).toBe(2);
+  });
 });

@@ -19,14 +19,14 @@ import type {
 import { decodeHeaders, decodeProperties, encodeHeaders, encodeProperties } from './codec.js';
 import type { Sqlite } from './database.js';
 import { parseDeaths, recordDeath, toDeathRecord, type DeathReason } from './deaths.js';
-import { globToRegExp, topicMatches } from './matching.js';
+import { globToRegExp, topicMatches } from '../matching.js';
 import { isProcessAlive } from './processes.js';
 import {
   describeConflicts,
   planTopology,
   type LiveExchange,
   type LiveTopology,
-} from './topology.js';
+} from '../topology-plan.js';
 
 /** What travels with a message from queue to queue (and to taps). */
 interface Payload {

@@ -1,7 +1,7 @@
 /** Comparing a declared topology with what the local broker has (`mq topology plan`, apply on open). */
-import type { BindingDeclaration, QueueArguments, Topology } from '../../config/topology.js';
-import { UnsupportedError } from '../../errors.js';
-import type { TopologyChange } from '../types.js';
+import type { BindingDeclaration, QueueArguments, Topology } from '../config/topology.js';
+import { UnsupportedError } from '../errors.js';
+import type { TopologyChange } from './types.js';
 
 export interface LiveExchange {
   type: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, topicMatches } from '../../../../src/brokers/local/matching.js';
+import { globToRegExp, topicMatches } from '../../../src/brokers/matching.js';
 
 describe('topic exchange matching, as RabbitMQ does it', () => {
   it.each([

@@ -1,0 +1,218 @@
+/**
+ * Confirmed, mandatory publishing on one confirm channel. A publisher confirm does not mean
+ * routed: RabbitMQ confirms an unroutable mandatory message too, after returning it with
+ * basic.return, so each return is matched to the message it carries and that receipt says
+ * `unroutable`. Up to CONFIRM_WINDOW messages are in flight at once; when the socket's buffer is
+ * full amqplib's publish() returns false and the next message waits for `drain`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConfirmChannel, Message } from 'amqplib';
+import { InputError, MqError, NotFoundError, PartialError } from '../../errors.js';
+import { didYouMean } from '../../message/suggest.js';
+import type { OutboundMessage, PublishReceipt } from '../types.js';
+import { asBuffer, publishOptions } from './codec.js';
+import type { AmqpConnection, TrackedChannel } from './connection.js';
+import { brokerText, NOT_FOUND, replyCode } from './failures.js';
+
+/** Messages published and not yet confirmed, at most. */
+const CONFIRM_WINDOW = 1000;
+
+export interface PublishTarget {
+  exchange: string;
+  routingKey: string;
+}
+
+/** A message on its way, for matching a basic.return to it. */
+interface InFlight {
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+  body: Buffer;
+  returned: boolean;
+}
+
+/** The confirm channel and the messages on it that the broker has not confirmed yet. */
+interface ConfirmLane {
+  tracked: TrackedChannel<ConfirmChannel>;
+  inFlight: InFlight[];
+}
+
+function unconfirmed(messageId: string): PublishReceipt {
+  return { messageId, status: 'unconfirmed', confirmLatencyMs: null };
+}
+
+/** Resolves when the channel's write buffer drains, the channel closes or the signal aborts. */
+function drained(lane: ConfirmLane, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      lane.tracked.channel.off('drain', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    lane.tracked.channel.once('drain', done);
+    signal?.addEventListener('abort', done, { once: true });
+    void lane.tracked.closed.then(done);
+  });
+}
+
+export class Publisher {
+  private lane: ConfirmLane | null = null;
+  private opening: Promise<ConfirmLane> | null = null;
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    /** Exchange names for a "did you mean", when they can be had. */
+    private readonly exchangeNames: () => Promise<string[]>,
+  ) {}
+
+  /** The open confirm channel; a new one after the broker closed the last (e.g. a missing exchange). */
+  private channel(): Promise<ConfirmLane> {
+    if (this.lane?.tracked.isOpen) return Promise.resolve(this.lane);
+    this.opening ??= this.connection
+      .confirmChannel()
+      .then((tracked) => {
+        const lane: ConfirmLane = { tracked, inFlight: [] };
+        tracked.channel.on('return', (message: Message) => markReturned(lane, message));
+        this.lane = lane;
+        return lane;
+      })
+      .finally(() => {
+        this.opening = null;
+      });
+    return this.opening;
+  }
+
+  /** One receipt per message, in order; see BrokerAdapter.publish. */
+  async publish(
+    target: PublishTarget,
+    messages: readonly OutboundMessage[],
+    signal?: AbortSignal,
+  ): Promise<PublishReceipt[]> {
+    const lane = await this.channel();
+    const { channel } = lane.tracked;
+    const messageIds = messages.map((m) => m.properties?.messageId ?? randomUUID());
+    const receipts: (PublishReceipt | undefined)[] = messages.map(() => undefined);
+    let pending = 0;
+    let wake: () => void = () => {};
+    const nudge = () => wake();
+    signal?.addEventListener('abort', nudge);
+    void lane.tracked.closed.then(nudge);
+    /** Until fewer than `limit` messages are unconfirmed, the channel closes or the signal aborts. */
+    const below = async (limit: number) => {
+      while (pending >= limit && lane.tracked.isOpen && !signal?.aborted) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    };
+    let unencodable: { index: number; error: unknown } | null = null;
+
+    for (const [index, message] of messages.entries()) {
+      await below(CONFIRM_WINDOW);
+      if (signal?.aborted || !lane.tracked.isOpen) break;
+      const body = asBuffer(message.body);
+      const entry: InFlight = { ...target, messageId: messageIds[index]!, body, returned: false };
+      const sentAt = performance.now();
+      let writable: boolean;
+      try {
+        writable = channel.publish(
+          target.exchange,
+          target.routingKey,
+          body,
+          publishOptions(message, entry.messageId),
+          (error: unknown) => {
+            const at = lane.inFlight.indexOf(entry);
+            if (at !== -1) lane.inFlight.splice(at, 1);
+            receipts[index] =
+              error === null
+                ? {
+                    messageId: entry.messageId,
+                    status: entry.returned ? 'unroutable' : 'confirmed',
+                    confirmLatencyMs: performance.now() - sentAt,
+                  }
+                : unconfirmed(entry.messageId);
+            pending -= 1;
+            wake();
+          },
+        );
+      } catch (error) {
+        // amqplib refuses a header table it cannot encode (over 64 KiB, a value of no AMQP type)
+        // before anything is written; the channel stays usable.
+        unencodable = { index, error };
+        break;
+      }
+      lane.inFlight.push(entry);
+      pending += 1;
+      if (!writable) await drained(lane, signal);
+    }
+    await below(1);
+    signal?.removeEventListener('abort', nudge);
+
+    const failure = lane.tracked.isOpen ? null : lane.tracked.failure;
+    if (failure !== null && replyCode(failure) === NOT_FOUND) {
+      throw new NotFoundError(
+        `exchange "${target.exchange}" does not exist on RabbitMQ${didYouMean(target.exchange, await this.exchangeNames())}`,
+        {
+          cause: failure,
+          hint: 'declare it with mq topology apply, or publish through amq.topic',
+        },
+      );
+    }
+    const confirmed = receipts.filter((r) => r?.status === 'confirmed').length;
+    if (failure !== null) {
+      const refusal = `RabbitMQ closed the channel: ${brokerText(failure)}`;
+      if (confirmed === 0) throw new MqError(refusal, { cause: failure });
+      throw new PartialError(
+        `${refusal}; ${confirmed} of ${messages.length} message(s) were confirmed first`,
+        {
+          cause: failure,
+        },
+      );
+    }
+    if (unencodable !== null) {
+      const reason = `message ${messageIds[unencodable.index]} cannot be encoded: ${(unencodable.error as Error).message}`;
+      if (unencodable.index === 0) {
+        throw new InputError(reason, {
+          cause: unencodable.error,
+          hint: 'AMQP header tables hold at most 64 KiB, and typed values must be AMQP types',
+        });
+      }
+      throw new PartialError(
+        `${reason}; the ${unencodable.index} message(s) before it were sent (${confirmed} confirmed)`,
+        { cause: unencodable.error },
+      );
+    }
+    return receipts.map((receipt, index) => receipt ?? unconfirmed(messageIds[index]!));
+  }
+
+  /** Waits (at most `timeoutMs`) for what is still unconfirmed, then closes the channel. */
+  async close(timeoutMs: number): Promise<void> {
+    const lane = this.lane;
+    if (lane === null || !lane.tracked.isOpen) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      lane.tracked.channel.waitForConfirms().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await lane.tracked.close();
+  }
+}
+
+/**
+ * RabbitMQ returns an unroutable mandatory message before confirming it; the return carries the
+ * message, so the earliest unconfirmed message with the same route, id and body is the one.
+ */
+function markReturned(lane: ConfirmLane, message: Message): void {
+  const entry = lane.inFlight.find(
+    (candidate) =>
+      !candidate.returned &&
+      candidate.exchange === message.fields.exchange &&
+      candidate.routingKey === message.fields.routingKey &&
+      candidate.messageId === message.properties.messageId &&
+      candidate.body.equals(message.content),
+  );
+  if (entry !== undefined) entry.returned = true;
+}
