@@ -91,7 +91,8 @@ export function planTopology(topology: Topology, live: LiveTopology): TopologyCh
   return changes;
 }
 
-function change(
+/** One line of a plan: a conflict when there are problems, else create or unchanged. */
+export function change(
   kind: TopologyChange['kind'],
   name: string,
   absent: boolean,

@@ -16,7 +16,7 @@ import type {
   Topology,
 } from '../../config/topology.js';
 import { RefusedError } from '../../errors.js';
-import { argumentDifferences, bindingName, describeConflicts } from '../topology-plan.js';
+import { argumentDifferences, bindingName, change, describeConflicts } from '../topology-plan.js';
 import type { TopologyChange, TopologyManagement } from '../types.js';
 import type { AmqpConnection } from './connection.js';
 import { asMqError, brokerText, NOT_FOUND, PRECONDITION_FAILED, replyCode } from './failures.js';
@@ -64,16 +64,6 @@ export function queueDifferences(live: ManagedQueue, declared: QueueArguments): 
     ...(live.durable ? [] : ['durable: live false, declared true']),
     ...argumentDifferences(liveArguments, declared),
   ];
-}
-
-function change(
-  kind: TopologyChange['kind'],
-  name: string,
-  absent: boolean,
-  problems: string[],
-): TopologyChange {
-  if (problems.length > 0) return { action: 'conflict', kind, name, detail: problems.join('; ') };
-  return { action: absent ? 'create' : 'unchanged', kind, name, detail: null };
 }
 
 /** Arguments as the broker takes them: unset ones left out. */
