@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement, Transaction as SqliteTransaction } from 'better-sqlite3';
 import type { QueueArguments, Topology } from '../../config/topology.js';
-import { NotFoundError, RefusedError, UnsupportedError } from '../../errors.js';
+import { NotFoundError, RefusedError } from '../../errors.js';
 import { didYouMean } from '../../message/suggest.js';
 import type {
   InboundMessage,
@@ -19,6 +19,7 @@ import type {
 import { decodeHeaders, decodeProperties, encodeHeaders, encodeProperties } from './codec.js';
 import type { Sqlite } from './database.js';
 import { parseDeaths, recordDeath, toDeathRecord, type DeathReason } from './deaths.js';
+import { exchangeTarget } from '../amqp-route.js';
 import { globToRegExp, topicMatches } from '../matching.js';
 import { isProcessAlive } from './processes.js';
 import {
@@ -241,24 +242,10 @@ export class LocalStore {
     return [...queues].sort();
   }
 
-  private publishTarget(route: Route): { exchange: string; routingKey: string } {
-    switch (route.kind) {
-      case 'exchange':
-        return { exchange: route.exchange, routingKey: route.routingKey };
-      case 'queue':
-        return { exchange: '', routingKey: route.queue };
-      case 'topic':
-        throw new UnsupportedError(
-          `the local broker has no Kafka-style topics yet (cannot publish to "${route.topic}")`,
-          { hint: 'publish through an exchange (--exchange) or straight to a queue' },
-        );
-    }
-  }
-
   /** One durable transaction for the whole batch; a message no queue takes is unroutable. */
   publish(route: Route, messages: readonly OutboundMessage[]): PublishReceipt[] {
     const started = performance.now();
-    const target = this.publishTarget(route);
+    const target = exchangeTarget(route, 'the local broker');
     const routed = this.durably((tx) => {
       const queues = this.route(target.exchange, target.routingKey, tx);
       if (queues === null) {

@@ -7,7 +7,7 @@
 import type { RabbitMqSpec } from '../../config/broker-url.js';
 import type { ProjectFile } from '../../config/project-file.js';
 import { desiredTopology, type Topology } from '../../config/topology.js';
-import { MqError, UnsupportedError } from '../../errors.js';
+import { MqError } from '../../errors.js';
 import type {
   BrokerAdapter,
   ConsumeOptions,
@@ -23,7 +23,8 @@ import { AmqpConnection, nodesOf } from './connection.js';
 import { ConsumerSession } from './consumer.js';
 import { RabbitMqInspection } from './inspection.js';
 import { ManagementApi } from './management.js';
-import { Publisher, type PublishTarget } from './publisher.js';
+import { exchangeTarget } from '../amqp-route.js';
+import { Publisher } from './publisher.js';
 import { Queues } from './queues.js';
 import { RabbitMqTopology } from './topology.js';
 
@@ -39,22 +40,6 @@ export function openRabbitMq(
     options.connectTimeoutMs,
     options.project === null ? null : desiredTopology(options.project),
   );
-}
-
-function publishTarget(route: Route): PublishTarget {
-  switch (route.kind) {
-    case 'exchange':
-      return { exchange: route.exchange, routingKey: route.routingKey };
-    case 'queue':
-      return { exchange: '', routingKey: route.queue };
-    case 'topic':
-      throw new UnsupportedError(
-        `RabbitMQ has no Kafka topics (cannot publish to "${route.topic}")`,
-        {
-          hint: 'publish through an exchange (--exchange) or straight to a queue',
-        },
-      );
-  }
 }
 
 export class RabbitMqAdapter implements BrokerAdapter {
@@ -125,7 +110,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
     messages: readonly OutboundMessage[],
     options?: { signal?: AbortSignal },
   ): Promise<PublishReceipt[]> {
-    const target = publishTarget(route);
+    const target = exchangeTarget(route, 'RabbitMQ');
     const connection = await this.connection();
     this.publisher ??= new Publisher(connection, () => this.exchangeNames());
     return this.publisher.publish(target, messages, options?.signal);

@@ -5,6 +5,7 @@
  * `unroutable`. Up to CONFIRM_WINDOW messages are in flight at once; when the socket's buffer is
  * full amqplib's publish() returns false and the next message waits for `drain`.
  */
+import type { ExchangeTarget } from '../amqp-route.js';
 import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, Message } from 'amqplib';
 import { InputError, MqError, NotFoundError, PartialError } from '../../errors.js';
@@ -16,11 +17,6 @@ import { brokerText, NOT_FOUND, replyCode } from './failures.js';
 
 /** Messages published and not yet confirmed, at most. */
 const CONFIRM_WINDOW = 1000;
-
-export interface PublishTarget {
-  exchange: string;
-  routingKey: string;
-}
 
 /** A message on its way, for matching a basic.return to it. */
 interface InFlight {
@@ -84,7 +80,7 @@ export class Publisher {
 
   /** One receipt per message, in order; see BrokerAdapter.publish. */
   async publish(
-    target: PublishTarget,
+    target: ExchangeTarget,
     messages: readonly OutboundMessage[],
     signal?: AbortSignal,
   ): Promise<PublishReceipt[]> {
