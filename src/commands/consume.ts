@@ -236,7 +236,6 @@ async function ask(
 }
 
 async function hasDeadLetterTarget(broker: BrokerAdapter, source: string): Promise<boolean> {
-  if (broker.kind === 'kafka') return true;
   const info = await requireCapability(broker, 'inspection').describe(source);
   return info.deadLetterExchange !== null;
 }

@@ -1,8 +1,6 @@
-import type { Readable } from 'node:stream';
-
-export async function readAll(stream: Readable): Promise<Buffer> {
+/** Everything a stream gives (stdin for `publish -`, `context add --password-stdin`), as one buffer. */
+export async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
 }
