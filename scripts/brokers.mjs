@@ -936,6 +936,40 @@ function parseArgs(argv) {
   return options;
 }
 
+// ---------------------------------------------------------------------------------------------
+// kcat: the Kafka tests produce compressed batches (gzip, snappy, lz4, zstd) with it
+
+/**
+ * Installs kcat from Debian when it is missing and apt-get is there (CI and a fresh machine run as
+ * root). Best effort: without it only the codec tests fail, and they say why.
+ */
+async function ensureKcat() {
+  if (which('kcat')) return;
+  const aptGet = which('apt-get', ['/usr/bin', '/usr/sbin']);
+  if (!aptGet) {
+    progress('kcat: not installed and no apt-get here; the Kafka codec tests need it');
+    return;
+  }
+  progress('kcat: installing (apt-get install kcat) for the Kafka codec tests');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let result = await run(aptGet, ['install', '-y', '--no-install-recommends', 'kcat'], {
+    timeoutMs: 300_000,
+    env,
+  });
+  if (result.code !== 0) {
+    await run(aptGet, ['update'], { timeoutMs: 300_000, env });
+    result = await run(aptGet, ['install', '-y', '--no-install-recommends', 'kcat'], {
+      timeoutMs: 300_000,
+      env,
+    });
+  }
+  progress(
+    result.code === 0 && which('kcat')
+      ? 'kcat: installed'
+      : `kcat: could not be installed: ${lastErrorLine(result.output) || 'apt-get failed'}`,
+  );
+}
+
 /** Runs both brokers' steps side by side; every failure gets its own line. */
 async function runEach(tasks) {
   const results = await Promise.allSettled(tasks.map((task) => task()));
@@ -955,7 +989,13 @@ async function main() {
       process.stdout.write(`${USAGE}\n`);
       return true;
     case 'up':
-      return runEach([options.rabbitmq && rabbitmqUp, options.kafka && kafkaUp].filter(Boolean));
+      return runEach(
+        [
+          options.rabbitmq && rabbitmqUp,
+          options.kafka && kafkaUp,
+          options.kafka && ensureKcat,
+        ].filter(Boolean),
+      );
     case 'down':
       if (options.rabbitmq) progress("rabbitmq: left running (it is the machine's shared service)");
       return runEach([options.kafka && kafkaDown].filter(Boolean));

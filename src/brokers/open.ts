@@ -1,6 +1,5 @@
 import type { BrokerSpec } from '../config/broker-url.js';
 import type { ProjectFile } from '../config/project-file.js';
-import { UnsupportedError } from '../errors.js';
 import type { BrokerAdapter } from './types.js';
 
 export interface OpenOptions {
@@ -20,11 +19,7 @@ export async function openBroker(spec: BrokerSpec, options: OpenOptions): Promis
     const { openRabbitMq } = await import('./rabbitmq/index.js');
     return openRabbitMq(spec, options);
   }
-  // TODO(#5): Kafka.
-  throw new UnsupportedError(
-    `this build of mq cannot send to or read from the ${spec.kind} broker yet`,
-    {
-      hint: 'mq publish --dry-run renders and validates messages without a broker',
-    },
-  );
+  // Loaded here, not at start-up: it brings in kafkajs.
+  const { openKafka } = await import('./kafka/index.js');
+  return openKafka(spec, options);
 }

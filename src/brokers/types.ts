@@ -6,7 +6,7 @@
  * Meaning per broker is stated on each member. A capability that only some brokers have is an
  * optional member, so the type checker makes a command check for it (`requireCapability`).
  */
-import { UnsupportedError } from '../errors.js';
+import { PartialError, UnsupportedError, type MqErrorOptions } from '../errors.js';
 import type { Topology } from '../config/topology.js';
 import type { BrokerKind, DeathRecord, TypedHeader } from '../message/envelope.js';
 
@@ -72,6 +72,27 @@ export interface PublishReceipt {
   offset?: string;
 }
 
+export interface PublishOptions {
+  signal?: AbortSignal;
+  /** Called as the broker settles messages, with how many are settled so far (for a progress bar). */
+  onProgress?: (settled: number) => void;
+}
+
+/**
+ * The broker went away (or refused the rest) part-way through a publish: `receipts` covers the
+ * messages written before that, in order, so the caller can say which were confirmed, which may
+ * or may not have arrived, and which were never sent.
+ */
+export class PublishStopped extends PartialError {
+  constructor(
+    message: string,
+    readonly receipts: PublishReceipt[],
+    options?: MqErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 export interface InboundMessage extends OutboundMessage {
   /** DESIGN.md §4: message_id, else a content hash; Kafka `topic/partition/offset`; local the message id. */
   id: string;
@@ -121,6 +142,39 @@ export interface PeekOptions {
   /** Browse even where it spends a delivery (DESIGN.md §5.1). */
   force?: boolean;
   signal?: AbortSignal;
+  /** Logs only: one partition instead of all. */
+  partition?: number;
+}
+
+/** Where a read of a log starts (`mq tail --from`); queues have no positions. */
+export type LogPosition =
+  | { kind: 'beginning' }
+  | { kind: 'end' }
+  | { kind: 'offset'; offset: string }
+  /** The first record at or after this time (ms since the epoch), per partition. */
+  | { kind: 'time'; timestamp: number };
+
+export interface TailOptions {
+  signal: AbortSignal;
+  onReady?: () => void;
+  /** Called when copies were dropped because the reader fell too far behind (RabbitMQ's tap
+   *  holds 10,000), with the number dropped so far. The target queue keeps its messages. */
+  onDropped?: (dropped: number) => void;
+  /** Logs only: where to start (default: the end, so only new records). */
+  from?: LogPosition;
+  /** Logs only: one partition instead of all. */
+  partition?: number;
+}
+
+/** One partition of a log, as `mq describe` shows it. */
+export interface PartitionInfo {
+  partition: number;
+  /** Broker id of the leader, null when the partition has none. */
+  leader: number | null;
+  /** The first offset still kept (int64 as a decimal string). */
+  earliestOffset: string;
+  /** The offset the next record will get. */
+  endOffset: string;
 }
 
 export interface QueueInfo {
@@ -138,9 +192,15 @@ export interface QueueInfo {
   /** Deliveries before a message is dead-lettered (RabbitMQ x-delivery-limit + 1), null when unlimited. */
   maxDeliveries: number | null;
   messageTtlMs: number | null;
-  bindings: { exchange: string; routingKey: string }[];
+  /** Null when they cannot be known (RabbitMQ without its management API); then the dead-letter
+   *  and limit settings, null too, are unknown rather than absent. */
+  bindings: { exchange: string; routingKey: string }[] | null;
   /** True when the figures come from a sampling API (RabbitMQ management) rather than an exact declare. */
   sampled: boolean;
+  /** Logs only (absent on queues): each partition with its offsets. */
+  partitions?: PartitionInfo[];
+  /** Logs only (absent on queues): the topic's configuration that differs from the broker's defaults. */
+  configs?: Record<string, string>;
 }
 
 /** The `--json` fields of `mq ls` and `mq describe`, in order: public API. */
@@ -157,6 +217,8 @@ export const QUEUE_INFO_FIELDS = [
   'messageTtlMs',
   'bindings',
   'sampled',
+  'partitions',
+  'configs',
 ] as const satisfies readonly (keyof QueueInfo)[];
 
 /** Reading without removing: peek, tail, ls, describe and expect. None of these removes a message or spends a delivery. */
@@ -167,13 +229,11 @@ export interface Inspection {
   peek(source: string, options: PeekOptions): Promise<InboundMessage[]>;
   /**
    * Messages routed to `source` from now on, copied to a tap, so the queue keeps them (RabbitMQ: a
-   * temporary exclusive queue bound like the target; local: a tap the broker fills on publish).
-   * Calls `onReady` once the tap is in place. Yields until the signal aborts.
+   * temporary exclusive queue bound like the target; local: a tap the broker fills on publish;
+   * Kafka: an ephemeral consumer group that commits nothing, from `options.from`). Calls `onReady`
+   * once the tap is in place. Yields until the signal aborts.
    */
-  tail(
-    source: string,
-    options: { signal: AbortSignal; onReady?: () => void },
-  ): AsyncIterable<InboundMessage>;
+  tail(source: string, options: TailOptions): AsyncIterable<InboundMessage>;
   /** Queues (and topics) whose names match a glob (`*`, `?`), sorted by name. */
   list(pattern?: string): Promise<QueueInfo[]>;
   /** One queue or topic; a missing one is a `NotFoundError` with a "did you mean" hint. */
@@ -200,18 +260,20 @@ export interface TopologyManagement {
 export interface BrokerAdapter {
   readonly kind: BrokerKind;
   /** The node that answered, redacted, once connected (a RabbitMQ cluster's nodes are tried in
-   *  order); absent where there is only one place to connect to. */
+   *  order), with the nodes passed over and why; absent where there is only one place to connect to. */
   readonly connectedTo?: string | null;
   /** Connects, bounded by the connect timeout; a failure is a `ConnectError`. */
   connect(): Promise<void>;
   /** Idempotent. Waits for unconfirmed publishes, then releases sockets and files. */
   close(): Promise<void>;
   /** Resolves only after the broker confirms or refuses every message (confirm channel with
-   *  mandatory, Kafka acks=-1, a durable SQLite commit). One receipt per message, in order. */
+   *  mandatory, Kafka acks=-1, a durable SQLite commit). One receipt per message written, in order:
+   *  all of them, unless `options.signal` aborts first. Rejects with `PublishStopped` when the
+   *  broker goes away after some were written. */
   publish(
     route: Route,
     messages: readonly OutboundMessage[],
-    options?: { signal?: AbortSignal },
+    options?: PublishOptions,
   ): Promise<PublishReceipt[]>;
   /** Deliveries until `options.signal` aborts; leaving the `for await` loop early stops the consumer
    *  and releases what was not settled. */

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { Command } from 'commander';
-import { requireCapability } from '../brokers/types.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { requireCapability, type LogPosition } from '../brokers/types.js';
 import { parseDuration, parseNonNegativeInt, parsePositiveInt } from '../config/parse-args.js';
 import { MqError, TimeoutError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
@@ -25,6 +25,9 @@ export interface TailOptions {
   output: MessageOutput;
   filter: string | undefined;
   format: string | undefined;
+  /** Logs only: where to start, and one partition instead of all. */
+  from?: LogPosition | undefined;
+  partition?: number | undefined;
 }
 
 interface TailFlags extends MessageOutputFlags {
@@ -32,6 +35,29 @@ interface TailFlags extends MessageOutputFlags {
   count?: number;
   timeout?: number;
   save?: string;
+  from?: LogPosition;
+  partition?: number;
+}
+
+/**
+ * `--from`: `beginning`, `end`, an offset (a whole number), a time (ISO 8601), or a duration
+ * (`10m`: that long ago).
+ */
+export function parseLogPosition(value: string): LogPosition {
+  const text = value.trim();
+  if (text === 'beginning' || text === 'earliest') return { kind: 'beginning' };
+  if (text === 'end' || text === 'latest') return { kind: 'end' };
+  if (/^\d+$/.test(text)) return { kind: 'offset', offset: text };
+  if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(text)) {
+    return { kind: 'time', timestamp: Date.now() - parseDuration(text) };
+  }
+  const time = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(time)) {
+    throw new InvalidArgumentError(
+      'want beginning, end, an offset, a time such as 2025-01-31T12:00:00Z, or a duration ago such as 10m',
+    );
+  }
+  return { kind: 'time', timestamp: time };
 }
 
 export function newTailCommand(f: Factory, runF = tailRun): Command {
@@ -41,7 +67,8 @@ export function newTailCommand(f: Factory, runF = tailRun): Command {
       'Prints messages as they arrive, leaving every message in place. Prints "ready: …" on stderr once\n' +
         'it is subscribed, so a script can start it, wait for that line, then trigger. On RabbitMQ it reads\n' +
         'a temporary tap queue bound like the target; it cannot see messages published straight to the\n' +
-        'queue through the default exchange. Ctrl-C ends it normally (exit 0).',
+        'queue through the default exchange. On Kafka it reads in a throwaway consumer group that commits\n' +
+        'nothing, from --from (default: the end). Ctrl-C ends it normally (exit 0).',
     )
     .argument('<source>', 'queue or topic')
     .option(
@@ -56,7 +83,13 @@ export function newTailCommand(f: Factory, runF = tailRun): Command {
       parsePositiveInt,
     )
     .option('--timeout <duration>', 'stop after this long (total wall time)', parseDuration)
-    .option('--save <file>', 'also append every message shown to <file> as NDJSON envelopes');
+    .option('--save <file>', 'also append every message shown to <file> as NDJSON envelopes')
+    .option(
+      '--from <position>',
+      'Kafka: start at beginning, end (default), an offset, a time (ISO 8601) or a duration ago (10m)',
+      parseLogPosition,
+    )
+    .option('--partition <n>', 'Kafka: read one partition only', parseNonNegativeInt);
   return addMessageOutputOptions(command)
     .addHelpText(
       'after',
@@ -64,7 +97,9 @@ export function newTailCommand(f: Factory, runF = tailRun): Command {
 Examples:
   $ mq tail sms_service_queue
   $ mq tail sms_service_queue --count 2 --timeout 20s --json
-  $ mq tail email_service_queue -n 5 --filter 'json.totalAmount > 50' --save seen.ndjson`,
+  $ mq tail email_service_queue -n 5 --filter 'json.totalAmount > 50' --save seen.ndjson
+  $ mq --broker kafka://localhost:9092 tail order-events --from beginning --timeout 30s --json
+  $ mq --broker kafka://localhost:9092 tail order-events --partition 1 --from 2025-01-31T12:00:00Z`,
     )
     .action(async (source: string, flags: TailFlags) => {
       await runF({
@@ -77,6 +112,8 @@ Examples:
         output: messageOutputOf(flags),
         filter: flags.filter,
         format: flags.format,
+        from: flags.from,
+        partition: flags.partition,
       });
     });
 }
@@ -85,6 +122,18 @@ export async function tailRun(opts: TailOptions): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
   const inspection = requireCapability(broker, 'inspection');
+  const logOnly = [opts.from && '--from', opts.partition !== undefined && '--partition'].filter(
+    (flag): flag is string => typeof flag === 'string',
+  );
+  if (broker.kind !== 'kafka' && logOnly.length > 0) {
+    throw new UsageError(
+      `${logOnly.join(' and ')} apply to Kafka topics, not to ${broker.kind} queues`,
+    );
+  }
+  const logOptions = {
+    ...(opts.from === undefined ? {} : { from: opts.from }),
+    ...(opts.partition === undefined ? {} : { partition: opts.partition }),
+  };
   const printer = await createMessagePrinter({
     io: f.io,
     broker: broker.kind,
@@ -112,7 +161,21 @@ export async function tailRun(opts: TailOptions): Promise<void> {
     f.io.notice(`ready: tailing ${opts.source} on ${broker.kind}`);
     announceReady();
   };
-  const tap = inspection.tail(opts.source, { signal: stop.signal, onReady });
+  let dropped = 0;
+  const onDropped = (total: number) => {
+    if (dropped === 0) {
+      f.io.notice(
+        `warning: the tail of ${opts.source} fell too far behind; the oldest copies are being dropped (the queue keeps its messages)`,
+      );
+    }
+    dropped = total;
+  };
+  const tap = inspection.tail(opts.source, {
+    signal: stop.signal,
+    onReady,
+    onDropped,
+    ...logOptions,
+  });
   const arrivals = tap[Symbol.asyncIterator]();
   try {
     let next = arrivals.next();
@@ -123,6 +186,7 @@ export async function tailRun(opts: TailOptions): Promise<void> {
       for (const message of await inspection.peek(opts.source, {
         limit: opts.backlog,
         signal: stop.signal,
+        ...(opts.partition === undefined ? {} : { partition: opts.partition }),
       })) {
         const envelope = printer.envelope(message);
         seen.add(envelope.id);
@@ -144,6 +208,11 @@ export async function tailRun(opts: TailOptions): Promise<void> {
   f.io.status(
     f.io.colors.dim(`${shown} message(s) shown from ${opts.source}; nothing was removed`),
   );
+  if (dropped > 0) {
+    f.io.notice(
+      `warning: ${dropped} message(s) of ${opts.source} were dropped from the tail, unseen`,
+    );
+  }
   const countMissed = opts.count !== undefined && shown < opts.count;
   if (countMissed && stop.timedOut()) {
     throw new TimeoutError(

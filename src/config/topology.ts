@@ -36,6 +36,8 @@ export interface TopicDeclaration {
   name: string;
   partitions: number;
   retentionMs: number | null;
+  /** Where this topic's dead letters go; declared itself too, after it. */
+  deadLetterTopic: string | null;
 }
 
 export interface Topology {
@@ -111,10 +113,28 @@ export function desiredTopology(project: ProjectFile): Topology {
       });
     }
   }
-  const topics = project.topics.map((topic) => ({
-    name: topic.name,
-    partitions: topic.partitions ?? 1,
-    retentionMs: retentionToMs(topic.retention),
-  }));
-  return { exchanges: [...exchanges.values()], queues: [...queues.values()], bindings, topics };
+  // A dead-letter topic gets its topic's partitions (Spring's recoverer keeps the partition number)
+  // and retention, unless the project file declares it itself.
+  const topics = new Map<string, TopicDeclaration>();
+  for (const topic of project.topics) {
+    const partitions = topic.partitions ?? 1;
+    const retentionMs = retentionToMs(topic.retention);
+    const deadLetterTopic = topic.deadLetterTopic ?? null;
+    topics.set(topic.name, { name: topic.name, partitions, retentionMs, deadLetterTopic });
+    const declaredItself = project.topics.some((t) => t.name === deadLetterTopic);
+    if (deadLetterTopic !== null && !declaredItself && !topics.has(deadLetterTopic)) {
+      topics.set(deadLetterTopic, {
+        name: deadLetterTopic,
+        partitions,
+        retentionMs,
+        deadLetterTopic: null,
+      });
+    }
+  }
+  return {
+    exchanges: [...exchanges.values()],
+    queues: [...queues.values()],
+    bindings,
+    topics: [...topics.values()],
+  };
 }

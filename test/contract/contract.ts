@@ -9,15 +9,17 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
   BrokerAdapter,
   Delivery,
+  HeaderValue,
   Headers,
   InboundMessage,
   OutboundMessage,
   Route,
+  TailOptions,
 } from '../../src/brokers/types.js';
 import { requireCapability } from '../../src/brokers/types.js';
 import type { QueueDecl } from '../../src/config/project-file.js';
 import { desiredTopology, type Topology } from '../../src/config/topology.js';
-import { NotFoundError, RefusedError } from '../../src/errors.js';
+import { NotFoundError, RefusedError, UnsupportedError } from '../../src/errors.js';
 import { stepper, uniqueName } from '../helpers/brokers.js';
 
 export interface ContractSetup {
@@ -27,7 +29,35 @@ export interface ContractSetup {
   afterAll?: () => Promise<void>;
   /** release() counts a delivery on this broker (RabbitMQ quorum queues before 4.3). */
   releaseCounts?: boolean;
+  /**
+   * `queue` (default): RabbitMQ's model, every test below. `log` (Kafka): the tests that name a
+   * reason in NOT_ON_A_LOG are skipped with that reason in their title, and the log tests run.
+   */
+  model?: 'queue' | 'log';
 }
+
+/**
+ * What a log does not have, test by test: the queue-model tests that cannot mean anything on
+ * Kafka, with the reason shown in the skipped test's title. Everything else runs on both models.
+ */
+const NOT_ON_A_LOG: Record<string, string> = {
+  delivers: 'no exchanges, routing keys or AMQP properties; see "publishes records …"',
+  unroutable: 'a record goes to a topic, never routed by key',
+  direct: 'no default exchange or queues',
+  retry: 'no per-message redelivery; consuming with a group is not built yet',
+  release: 'no per-message redelivery; consuming with a group is not built yet',
+  deadLetter: 'dead-lettering to a DLT needs a consuming group (not built yet)',
+  deliveryLimit: 'Kafka keeps no delivery count',
+  peekClassic: 'no browse rule on a log; see "peek() shows the last N records …"',
+  peekQuorum: 'no browse rule on a log',
+  tail: 'no tap queue; see "tail() from the end …"',
+  stops: 'consuming with a group is not built yet; see "stops a tail …"',
+  returns: 'no unsettled deliveries without a consuming group',
+  releasedAfterEnd: 'no unsettled deliveries without a consuming group',
+  describes: 'no ready/unacked/consumers; see "describes topics …"',
+  missing: 'see "reports a missing topic …"',
+  topology: 'no queue arguments; see "plans and applies topics …"',
+};
 
 /** How long a test waits for messages it expects before it reports what it got. */
 const WAIT_MS = 5_000;
@@ -61,6 +91,16 @@ export function brokerContract(
   describe(`${name}: broker contract`, () => {
     let broker: BrokerAdapter;
     const declared: Topology[] = [];
+
+    const model = setup.model ?? 'queue';
+    /** A queue-model test: on a log, skipped with its reason from NOT_ON_A_LOG in the title. */
+    const queueIt = (key: keyof typeof NOT_ON_A_LOG, title: string, test: () => Promise<void>) => {
+      // A wrapper: each caller's test asserts, and a skip names its reason in the title.
+      /* eslint-disable vitest/expect-expect, vitest/valid-title, vitest/no-disabled-tests */
+      if (model === 'queue') it(title, test);
+      else it.skip(`${title} [not on a log: ${NOT_ON_A_LOG[key]}]`, test);
+      /* eslint-enable vitest/expect-expect, vitest/valid-title, vitest/no-disabled-tests */
+    };
 
     beforeEach(async () => {
       broker = await open();
@@ -170,87 +210,100 @@ export function brokerContract(
       await expect.poll(() => depth(queue), SETTLE).toEqual(want);
     }
 
-    it('delivers published messages in order with exact bytes, headers and properties', async () => {
-      const orders = await declareOrders();
-      const sent = [
-        message(EXACT_JSON, {
-          headers: TYPED_HEADERS,
-          properties: { contentType: 'application/json', correlationId: 'corr-1' },
-        }),
-        message(NOT_UTF8, { properties: { contentType: 'application/octet-stream' } }),
-        message(utf8('third')),
-      ];
-      const receipts = await broker.publish(placed(orders), sent);
-      expect(receipts.map((r) => [r.messageId, r.status])).toEqual(
-        sent.map((m) => [m.properties!.messageId, 'confirmed']),
-      );
-      expect(receipts.every((r) => typeof r.confirmLatencyMs === 'number')).toBe(true);
+    queueIt(
+      'delivers',
+      'delivers published messages in order with exact bytes, headers and properties',
+      async () => {
+        const orders = await declareOrders();
+        const sent = [
+          message(EXACT_JSON, {
+            headers: TYPED_HEADERS,
+            properties: { contentType: 'application/json', correlationId: 'corr-1' },
+          }),
+          message(NOT_UTF8, { properties: { contentType: 'application/octet-stream' } }),
+          message(utf8('third')),
+        ];
+        const receipts = await broker.publish(placed(orders), sent);
+        expect(receipts.map((r) => [r.messageId, r.status])).toEqual(
+          sent.map((m) => [m.properties!.messageId, 'confirmed']),
+        );
+        expect(receipts.every((r) => typeof r.confirmLatencyMs === 'number')).toBe(true);
 
-      const received = await take(orders.queue, 3, ack);
-      expect(received.map((m) => m.id)).toEqual(sent.map((m) => m.properties!.messageId));
-      received.forEach((got, index) => {
-        const want = sent[index]!;
-        expect(Buffer.from(got.body).equals(want.body)).toBe(true);
-        expect(got.properties).toMatchObject(want.properties!);
-        expect(got).toMatchObject({
-          source: orders.queue,
-          exchange: orders.exchange,
-          routingKey: 'order.placed',
-          partition: null,
-          offset: null,
-          redelivered: false,
-          deliveryCount: 0,
-          death: null,
+        const received = await take(orders.queue, 3, ack);
+        expect(received.map((m) => m.id)).toEqual(sent.map((m) => m.properties!.messageId));
+        received.forEach((got, index) => {
+          const want = sent[index]!;
+          expect(Buffer.from(got.body).equals(want.body)).toBe(true);
+          expect(got.properties).toMatchObject(want.properties!);
+          expect(got).toMatchObject({
+            source: orders.queue,
+            exchange: orders.exchange,
+            routingKey: 'order.placed',
+            partition: null,
+            offset: null,
+            redelivered: false,
+            deliveryCount: 0,
+            death: null,
+          });
         });
-      });
-      expect(received[0]!.headers).toEqual(TYPED_HEADERS);
-      expect(Buffer.from(received[0]!.headers!['bytes'] as Uint8Array)).toEqual(
-        TYPED_HEADERS['bytes'],
-      );
-      await expectDepth(orders.queue, { ready: 0, unacked: 0 });
-    });
+        expect(received[0]!.headers).toEqual(TYPED_HEADERS);
+        expect(Buffer.from(received[0]!.headers!['bytes'] as Uint8Array)).toEqual(
+          TYPED_HEADERS['bytes'],
+        );
+        await expectDepth(orders.queue, { ready: 0, unacked: 0 });
+      },
+    );
 
-    it('reports messages no queue takes as unroutable, and a missing exchange as not found', async () => {
-      const orders = await declareOrders();
-      const [noBinding] = await broker.publish(
-        { kind: 'exchange', exchange: orders.exchange, routingKey: 'invoice.sent' },
-        [message(utf8('nobody listens'))],
-      );
-      expect(noBinding?.status).toBe('unroutable');
-      const [noQueue] = await broker.publish({ kind: 'queue', queue: uniqueName('missing') }, [
-        message(utf8('no such queue')),
-      ]);
-      expect(noQueue?.status).toBe('unroutable');
-      await expect(
-        broker.publish({ kind: 'exchange', exchange: uniqueName('missing-ex'), routingKey: 'x' }, [
-          message(utf8('no such exchange')),
-        ]),
-      ).rejects.toBeInstanceOf(NotFoundError);
-      await expectDepth(orders.queue, { ready: 0, unacked: 0 });
-    });
+    queueIt(
+      'unroutable',
+      'reports messages no queue takes as unroutable, and a missing exchange as not found',
+      async () => {
+        const orders = await declareOrders();
+        const [noBinding] = await broker.publish(
+          { kind: 'exchange', exchange: orders.exchange, routingKey: 'invoice.sent' },
+          [message(utf8('nobody listens'))],
+        );
+        expect(noBinding?.status).toBe('unroutable');
+        const [noQueue] = await broker.publish({ kind: 'queue', queue: uniqueName('missing') }, [
+          message(utf8('no such queue')),
+        ]);
+        expect(noQueue?.status).toBe('unroutable');
+        await expect(
+          broker.publish(
+            { kind: 'exchange', exchange: uniqueName('missing-ex'), routingKey: 'x' },
+            [message(utf8('no such exchange'))],
+          ),
+        ).rejects.toBeInstanceOf(NotFoundError);
+        await expectDepth(orders.queue, { ready: 0, unacked: 0 });
+      },
+    );
 
-    it('publishes straight to a queue through the default exchange', async () => {
+    queueIt('direct', 'publishes straight to a queue through the default exchange', async () => {
       const orders = await declareOrders();
       await publishConfirmed({ kind: 'queue', queue: orders.queue }, [message(utf8('direct'))]);
       const [got] = await take(orders.queue, 1, ack);
       expect(got).toMatchObject({ exchange: '', routingKey: orders.queue });
     });
 
-    it('retry() returns the message counting a delivery, marked redelivered', async () => {
-      const orders = await declareOrders();
-      await publishConfirmed(placed(orders), [message(utf8('try again'))]);
-      const seen = await take(orders.queue, 2, async (delivery) => {
-        if (delivery.message.redelivered) await delivery.ack();
-        else await delivery.retry();
-      });
-      expect(seen.map((m) => [m.redelivered, m.deliveryCount])).toEqual([
-        [false, 0],
-        [true, 1],
-      ]);
-      expect(seen[1]!.id).toBe(seen[0]!.id);
-    });
+    queueIt(
+      'retry',
+      'retry() returns the message counting a delivery, marked redelivered',
+      async () => {
+        const orders = await declareOrders();
+        await publishConfirmed(placed(orders), [message(utf8('try again'))]);
+        const seen = await take(orders.queue, 2, async (delivery) => {
+          if (delivery.message.redelivered) await delivery.ack();
+          else await delivery.retry();
+        });
+        expect(seen.map((m) => [m.redelivered, m.deliveryCount])).toEqual([
+          [false, 0],
+          [true, 1],
+        ]);
+        expect(seen[1]!.id).toBe(seen[0]!.id);
+      },
+    );
 
-    it('release() returns the message without counting a delivery', async () => {
+    queueIt('release', 'release() returns the message without counting a delivery', async () => {
       const orders = await declareOrders();
       await publishConfirmed(placed(orders), [message(utf8('put back'))]);
       const seen = await take(orders.queue, 2, async (delivery) => {
@@ -263,188 +316,222 @@ export function brokerContract(
       ]);
     });
 
-    it('deadLetter() moves the message to the dead-letter queue with a rejected death record', async () => {
-      const orders = await declareOrders();
-      const sent = message(NOT_UTF8, { headers: TYPED_HEADERS });
-      await publishConfirmed(placed(orders), [sent]);
-      await take(orders.queue, 1, (delivery) => delivery.deadLetter());
+    queueIt(
+      'deadLetter',
+      'deadLetter() moves the message to the dead-letter queue with a rejected death record',
+      async () => {
+        const orders = await declareOrders();
+        const sent = message(NOT_UTF8, { headers: TYPED_HEADERS });
+        await publishConfirmed(placed(orders), [sent]);
+        await take(orders.queue, 1, (delivery) => delivery.deadLetter());
 
-      const [dead] = await take(orders.dlq, 1, ack);
-      expect(dead?.id).toBe(sent.properties!.messageId);
-      expect(Buffer.from(dead!.body).equals(sent.body)).toBe(true);
-      expect(dead?.death).toMatchObject({
-        reason: 'rejected',
-        count: 1,
-        queue: orders.queue,
-        exchange: orders.exchange,
-        routingKeys: ['order.placed'],
-      });
-      expect(Date.parse(dead!.death!.time!)).not.toBeNaN();
-      await expectDepth(orders.queue, { ready: 0, unacked: 0 });
-    });
+        const [dead] = await take(orders.dlq, 1, ack);
+        expect(dead?.id).toBe(sent.properties!.messageId);
+        expect(Buffer.from(dead!.body).equals(sent.body)).toBe(true);
+        expect(dead?.death).toMatchObject({
+          reason: 'rejected',
+          count: 1,
+          queue: orders.queue,
+          exchange: orders.exchange,
+          routingKeys: ['order.placed'],
+        });
+        expect(Date.parse(dead!.death!.time!)).not.toBeNaN();
+        await expectDepth(orders.queue, { ready: 0, unacked: 0 });
+      },
+    );
 
-    it('dead-letters as delivery_limit after maxDeliveries deliveries, as RabbitMQ quorum queues do', async () => {
-      const orders = await declareOrders({ maxDeliveries: 3 });
-      await publishConfirmed(placed(orders), [message(utf8('poison'))]);
-      const seen = await take(orders.queue, 3, (delivery) => delivery.retry());
-      expect(seen.map((m) => m.deliveryCount)).toEqual([0, 1, 2]);
+    queueIt(
+      'deliveryLimit',
+      'dead-letters as delivery_limit after maxDeliveries deliveries, as RabbitMQ quorum queues do',
+      async () => {
+        const orders = await declareOrders({ maxDeliveries: 3 });
+        await publishConfirmed(placed(orders), [message(utf8('poison'))]);
+        const seen = await take(orders.queue, 3, (delivery) => delivery.retry());
+        expect(seen.map((m) => m.deliveryCount)).toEqual([0, 1, 2]);
 
-      const [dead] = await take(orders.dlq, 1, ack);
-      expect(dead?.id).toBe(seen[0]!.id);
-      expect(dead?.death).toMatchObject({
-        reason: 'delivery_limit',
-        count: 1,
-        queue: orders.queue,
-      });
-      // Dead-lettered on the third return: there is no fourth delivery to come.
-      await expectDepth(orders.queue, { ready: 0, unacked: 0 });
-    });
+        const [dead] = await take(orders.dlq, 1, ack);
+        expect(dead?.id).toBe(seen[0]!.id);
+        expect(dead?.death).toMatchObject({
+          reason: 'delivery_limit',
+          count: 1,
+          queue: orders.queue,
+        });
+        // Dead-lettered on the third return: there is no fourth delivery to come.
+        await expectDepth(orders.queue, { ready: 0, unacked: 0 });
+      },
+    );
 
     /** A browse may set `redelivered` (RabbitMQ does, DESIGN.md §4); nothing else may change. */
     const asBrowsed = (messages: InboundMessage[]) =>
       messages.map((m) => ({ ...m, redelivered: null }));
 
-    it('peek() shows the same waiting messages of a classic queue twice and spends nothing', async () => {
-      const orders = await declareOrders();
-      // The dead-letter queue is the classic queue of the topology.
-      await publishConfirmed({ kind: 'queue', queue: orders.dlq }, [
-        message(EXACT_JSON, { headers: TYPED_HEADERS }),
-        message(NOT_UTF8),
-      ]);
-      const inspection = requireCapability(broker, 'inspection');
-      const first = await inspection.peek(orders.dlq, { limit: 10 });
-      const second = await inspection.peek(orders.dlq, { limit: 10 });
-      expect(first).toHaveLength(2);
-      expect(first.map((m) => m.redelivered)).toEqual([false, false]);
-      expect(asBrowsed(second)).toEqual(asBrowsed(first));
-      expect(asBrowsed(await inspection.peek(orders.dlq, { limit: 1 }))).toEqual(
-        asBrowsed(first.slice(0, 1)),
-      );
-      await expectDepth(orders.dlq, { ready: 2, unacked: 0 });
+    queueIt(
+      'peekClassic',
+      'peek() shows the same waiting messages of a classic queue twice and spends nothing',
+      async () => {
+        const orders = await declareOrders();
+        // The dead-letter queue is the classic queue of the topology.
+        await publishConfirmed({ kind: 'queue', queue: orders.dlq }, [
+          message(EXACT_JSON, { headers: TYPED_HEADERS }),
+          message(NOT_UTF8),
+        ]);
+        const inspection = requireCapability(broker, 'inspection');
+        const first = await inspection.peek(orders.dlq, { limit: 10 });
+        const second = await inspection.peek(orders.dlq, { limit: 10 });
+        expect(first).toHaveLength(2);
+        expect(first.map((m) => m.redelivered)).toEqual([false, false]);
+        expect(asBrowsed(second)).toEqual(asBrowsed(first));
+        expect(asBrowsed(await inspection.peek(orders.dlq, { limit: 1 }))).toEqual(
+          asBrowsed(first.slice(0, 1)),
+        );
+        await expectDepth(orders.dlq, { ready: 2, unacked: 0 });
 
-      const [next] = await take(orders.dlq, 1, ack);
-      expect(next?.id).toBe(first[0]!.id);
-      // Classic queues keep no count on RabbitMQ (null); the local broker counts (0).
-      expect(next?.deliveryCount ?? 0).toBe(0);
-    });
+        const [next] = await take(orders.dlq, 1, ack);
+        expect(next?.id).toBe(first[0]!.id);
+        // Classic queues keep no count on RabbitMQ (null); the local broker counts (0).
+        expect(next?.deliveryCount ?? 0).toBe(0);
+      },
+    );
 
-    it('peek() of a quorum queue refuses where a browse counts a delivery, unless forced', async () => {
-      const orders = await declareOrders({ maxDeliveries: 3 });
-      await publishConfirmed(placed(orders), [message(utf8('count me'))]);
-      const inspection = requireCapability(broker, 'inspection');
-      const unforced = await inspection.peek(orders.queue, { limit: 10 }).then(
-        () => 'browsed',
-        (error: unknown) => (error instanceof RefusedError ? `refused: ${error.message}` : error),
-      );
-      expect(unforced).toMatch(
-        setup.releaseCounts ? /^refused: .*x-delivery-count \+ 1.*after 3 deliveries/ : /^browsed$/,
-      );
-      const spent = setup.releaseCounts ? 1 : 0;
-      const [browsed] = await inspection.peek(orders.queue, { limit: 10, force: true });
-      expect(browsed?.deliveryCount).toBe(0);
-      await expectDepth(orders.queue, { ready: 1, unacked: 0 });
+    queueIt(
+      'peekQuorum',
+      'peek() of a quorum queue refuses where a browse counts a delivery, unless forced',
+      async () => {
+        const orders = await declareOrders({ maxDeliveries: 3 });
+        await publishConfirmed(placed(orders), [message(utf8('count me'))]);
+        const inspection = requireCapability(broker, 'inspection');
+        const unforced = await inspection.peek(orders.queue, { limit: 10 }).then(
+          () => 'browsed',
+          (error: unknown) => (error instanceof RefusedError ? `refused: ${error.message}` : error),
+        );
+        expect(unforced).toMatch(
+          setup.releaseCounts
+            ? /^refused: .*x-delivery-count \+ 1.*after 3 deliveries/
+            : /^browsed$/,
+        );
+        const spent = setup.releaseCounts ? 1 : 0;
+        const [browsed] = await inspection.peek(orders.queue, { limit: 10, force: true });
+        expect(browsed?.deliveryCount).toBe(0);
+        await expectDepth(orders.queue, { ready: 1, unacked: 0 });
 
-      const [next] = await take(orders.queue, 1, ack);
-      expect(next).toMatchObject({ id: browsed!.id, deliveryCount: spent });
-    });
+        const [next] = await take(orders.queue, 1, ack);
+        expect(next).toMatchObject({ id: browsed!.id, deliveryCount: spent });
+      },
+    );
 
-    it('tail() sees a message published after onReady while the queue keeps it', async () => {
-      const orders = await declareOrders();
-      const controller = new AbortController();
-      const timeout = setTimeout(() => controller.abort(), WAIT_MS);
-      const sent = message(EXACT_JSON, { headers: TYPED_HEADERS });
-      const seen: InboundMessage[] = [];
-      let published: Promise<void> | undefined;
-      const tail = requireCapability(broker, 'inspection').tail(orders.queue, {
-        signal: controller.signal,
-        onReady: () => {
-          published = publishConfirmed(placed(orders), [sent]);
-        },
-      });
-      for await (const copy of tail) {
-        seen.push(copy);
-        break;
-      }
-      clearTimeout(timeout);
-      await published;
-      expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatchObject({ id: sent.properties!.messageId, source: orders.queue });
-      expect(Buffer.from(seen[0]!.body).equals(sent.body)).toBe(true);
-      expect(seen[0]!.headers).toEqual(TYPED_HEADERS);
-
-      await expectDepth(orders.queue, { ready: 1, unacked: 0 });
-      const [kept] = await take(orders.queue, 1, ack);
-      expect(kept).toMatchObject({ id: sent.properties!.messageId, redelivered: false });
-    });
-
-    it('stops a consumer within 2 s of an abort and returns what it did not settle', async () => {
-      const orders = await declareOrders();
-      await publishConfirmed(placed(orders), [message(utf8('unsettled'))]);
-      const controller = new AbortController();
-      let held: Delivery | undefined;
-      let gotOne: () => void = () => {};
-      const first = new Promise<void>((resolve) => (gotOne = resolve));
-      const loop = (async () => {
-        for await (const delivery of broker.consume(orders.queue, {
+    queueIt(
+      'tail',
+      'tail() sees a message published after onReady while the queue keeps it',
+      async () => {
+        const orders = await declareOrders();
+        const controller = new AbortController();
+        const timeout = setTimeout(() => controller.abort(), WAIT_MS);
+        const sent = message(EXACT_JSON, { headers: TYPED_HEADERS });
+        const seen: InboundMessage[] = [];
+        let published: Promise<void> | undefined;
+        const tail = requireCapability(broker, 'inspection').tail(orders.queue, {
           signal: controller.signal,
-        })) {
-          held = delivery;
-          gotOne();
+          onReady: () => {
+            published = publishConfirmed(placed(orders), [sent]);
+          },
+        });
+        for await (const copy of tail) {
+          seen.push(copy);
+          break;
         }
-      })();
-      await Promise.race([first, new Promise((resolve) => setTimeout(resolve, WAIT_MS))]);
-      expect(held).toBeDefined();
+        clearTimeout(timeout);
+        await published;
+        expect(seen).toHaveLength(1);
+        expect(seen[0]).toMatchObject({ id: sent.properties!.messageId, source: orders.queue });
+        expect(Buffer.from(seen[0]!.body).equals(sent.body)).toBe(true);
+        expect(seen[0]!.headers).toEqual(TYPED_HEADERS);
 
-      const abortedAt = performance.now();
-      controller.abort();
-      await loop;
-      expect(performance.now() - abortedAt).toBeLessThan(2_000);
+        await expectDepth(orders.queue, { ready: 1, unacked: 0 });
+        const [kept] = await take(orders.queue, 1, ack);
+        expect(kept).toMatchObject({ id: sent.properties!.messageId, redelivered: false });
+      },
+    );
 
-      const [again] = await take(orders.queue, 1, ack);
-      expect(again).toMatchObject({
-        id: held!.message.id,
-        redelivered: true,
-        deliveryCount: setup.releaseCounts ? 1 : 0,
-      });
-    });
+    queueIt(
+      'stops',
+      'stops a consumer within 2 s of an abort and returns what it did not settle',
+      async () => {
+        const orders = await declareOrders();
+        await publishConfirmed(placed(orders), [message(utf8('unsettled'))]);
+        const controller = new AbortController();
+        let held: Delivery | undefined;
+        let gotOne: () => void = () => {};
+        const first = new Promise<void>((resolve) => (gotOne = resolve));
+        const loop = (async () => {
+          for await (const delivery of broker.consume(orders.queue, {
+            signal: controller.signal,
+          })) {
+            held = delivery;
+            gotOne();
+          }
+        })();
+        await Promise.race([first, new Promise((resolve) => setTimeout(resolve, WAIT_MS))]);
+        expect(held).toBeDefined();
 
-    it('returns unsettled messages when the caller breaks out of for-await', async () => {
-      const orders = await declareOrders();
-      await publishConfirmed(placed(orders), [message(utf8('one')), message(utf8('two'))]);
-      const signal = AbortSignal.timeout(WAIT_MS);
-      let firstId: string | undefined;
-      for await (const delivery of broker.consume(orders.queue, { signal, prefetch: 5 })) {
-        firstId = delivery.message.id;
-        break;
-      }
-      await expectDepth(orders.queue, { ready: 2, unacked: 0 });
-      const again = await take(orders.queue, 2, ack);
-      // Where a returned message rejoins the line is the broker's affair (RabbitMQ 3 quorum
-      // queues: at the back); what matters is that only the one handed out was touched.
-      expect(again.map((m) => [m.id === firstId, m.redelivered]).sort()).toEqual([
-        [false, false],
-        [true, true],
-      ]);
-    });
+        const abortedAt = performance.now();
+        controller.abort();
+        await loop;
+        expect(performance.now() - abortedAt).toBeLessThan(2_000);
 
-    it('lets a delivery be released after its consumer ended, but no longer acked', async () => {
-      const orders = await declareOrders();
-      await publishConfirmed(placed(orders), [message(utf8('skipped')), message(utf8('acked'))]);
-      const signal = AbortSignal.timeout(WAIT_MS);
-      const held: Delivery[] = [];
-      for await (const delivery of broker.consume(orders.queue, { signal, prefetch: 5 })) {
-        held.push(delivery);
-        if (held.length === 2) break;
-      }
-      await held[0]!.release();
-      await expect(held[1]!.ack()).rejects.toThrow();
-      const again = await take(orders.queue, 2, ack);
-      expect(again.map((m) => [m.id, m.redelivered])).toEqual(
-        held.map((d) => [d.message.id, true]),
-      );
-    });
+        const [again] = await take(orders.queue, 1, ack);
+        expect(again).toMatchObject({
+          id: held!.message.id,
+          redelivered: true,
+          deliveryCount: setup.releaseCounts ? 1 : 0,
+        });
+      },
+    );
 
-    it('describes queues and lists them by pattern', async () => {
+    queueIt(
+      'returns',
+      'returns unsettled messages when the caller breaks out of for-await',
+      async () => {
+        const orders = await declareOrders();
+        await publishConfirmed(placed(orders), [message(utf8('one')), message(utf8('two'))]);
+        const signal = AbortSignal.timeout(WAIT_MS);
+        let firstId: string | undefined;
+        for await (const delivery of broker.consume(orders.queue, { signal, prefetch: 5 })) {
+          firstId = delivery.message.id;
+          break;
+        }
+        await expectDepth(orders.queue, { ready: 2, unacked: 0 });
+        const again = await take(orders.queue, 2, ack);
+        // Where a returned message rejoins the line is the broker's affair (RabbitMQ 3 quorum
+        // queues: at the back); what matters is that only the one handed out was touched.
+        expect(again.map((m) => [m.id === firstId, m.redelivered]).sort()).toEqual([
+          [false, false],
+          [true, true],
+        ]);
+      },
+    );
+
+    queueIt(
+      'releasedAfterEnd',
+      'lets a delivery be released after its consumer ended, but no longer acked',
+      async () => {
+        const orders = await declareOrders();
+        await publishConfirmed(placed(orders), [message(utf8('skipped')), message(utf8('acked'))]);
+        const signal = AbortSignal.timeout(WAIT_MS);
+        const held: Delivery[] = [];
+        for await (const delivery of broker.consume(orders.queue, { signal, prefetch: 5 })) {
+          held.push(delivery);
+          if (held.length === 2) break;
+        }
+        await held[0]!.release();
+        await expect(held[1]!.ack()).rejects.toThrow();
+        const again = await take(orders.queue, 2, ack);
+        expect(again.map((m) => [m.id, m.redelivered])).toEqual(
+          held.map((d) => [d.message.id, true]),
+        );
+      },
+    );
+
+    queueIt('describes', 'describes queues and lists them by pattern', async () => {
       const orders = await declareOrders({ maxDeliveries: 3 });
       await publishConfirmed(placed(orders), [
         message(utf8('1')),
@@ -484,52 +571,343 @@ export function brokerContract(
         ]);
     });
 
-    it('reports a missing queue as not found, suggesting the near miss', async () => {
-      const orders = await declareOrders();
-      const typo = `${orders.queue}x`;
+    queueIt(
+      'missing',
+      'reports a missing queue as not found, suggesting the near miss',
+      async () => {
+        const orders = await declareOrders();
+        const typo = `${orders.queue}x`;
+        const inspection = requireCapability(broker, 'inspection');
+        await expect(inspection.describe(typo)).rejects.toThrow(
+          new RegExp(`did you mean "${orders.queue}"`),
+        );
+        await expect(inspection.describe(typo)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(inspection.peek(typo, { limit: 1 })).rejects.toBeInstanceOf(NotFoundError);
+        const consuming = (async () => {
+          for await (const delivery of broker.consume(typo, {
+            signal: AbortSignal.timeout(WAIT_MS),
+          }))
+            await delivery.release();
+        })();
+        await expect(consuming).rejects.toBeInstanceOf(NotFoundError);
+      },
+    );
+
+    queueIt(
+      'topology',
+      'plans and applies a topology idempotently, and refuses a conflicting one',
+      async () => {
+        const orders = ordersTopology({ maxDeliveries: 3 });
+        declared.push(orders.topology);
+        const topology = requireCapability(broker, 'topology');
+
+        const planned = await topology.plan(orders.topology);
+        expect(planned.length).toBeGreaterThan(0);
+        expect(new Set(planned.map((c) => c.action))).toEqual(new Set(['create']));
+        expect(await topology.apply(orders.topology)).toEqual(planned);
+        const unchanged = planned.map((c) => ({ ...c, action: 'unchanged' }));
+        expect(await topology.plan(orders.topology)).toEqual(unchanged);
+        expect(await topology.apply(orders.topology)).toEqual(unchanged);
+
+        const conflicting = ordersTopology({
+          maxDeliveries: 5,
+          queue: orders.queue,
+          exchange: orders.exchange,
+        });
+        const replanned = await topology.plan(conflicting.topology);
+        expect(replanned).toContainEqual({
+          action: 'conflict',
+          kind: 'queue',
+          name: orders.queue,
+          detail: 'x-delivery-limit: live 2, declared 4',
+        });
+        const refusal = topology.apply(conflicting.topology);
+        await expect(refusal).rejects.toBeInstanceOf(RefusedError);
+        await expect(refusal).rejects.toThrow(/x-delivery-limit: live 2, declared 4/);
+        const info = await requireCapability(broker, 'inspection').describe(orders.queue);
+        expect(info.maxDeliveries).toBe(3);
+      },
+    );
+
+    // The log model (Kafka): the same promises, in a log's terms.
+    if (model !== 'log') return;
+
+    /** A uniquely named topic (and its dead-letter topic), declared through topology.apply. */
+    async function declareTopic(partitions = 1): Promise<string> {
+      const name = uniqueName('contract-topic');
+      const topology = topicTopology(name, partitions);
+      declared.push(topology);
+      await requireCapability(broker, 'topology').apply(topology);
+      return name;
+    }
+
+    function topicTopology(name: string, partitions: number): Topology {
+      return desiredTopology({
+        path: 'contract',
+        exchanges: [],
+        queues: [],
+        topics: [{ name, partitions, deadLetterTopic: `${name}-dlt` }],
+        events: {},
+      });
+    }
+
+    const toTopic = (topic: string, partition?: number): Route =>
+      partition === undefined ? { kind: 'topic', topic } : { kind: 'topic', topic, partition };
+
+    /** Reads `count` records with tail() from `from`, or what came within WAIT_MS. */
+    async function read(
+      topic: string,
+      count: number,
+      options: Partial<TailOptions> = {},
+    ): Promise<InboundMessage[]> {
+      const seen: InboundMessage[] = [];
+      const signal = AbortSignal.timeout(WAIT_MS);
+      const records = requireCapability(broker, 'inspection').tail(topic, {
+        from: { kind: 'beginning' },
+        ...options,
+        signal,
+      });
+      for await (const record of records) {
+        seen.push(record);
+        if (seen.length === count) break;
+      }
+      return seen;
+    }
+
+    /** Kafka headers are bytes: what was sent, as the bytes a reader gets (arrays for repeated keys). */
+    const LOG_HEADERS: Headers = {
+      text: 'order.placed',
+      bytes: Buffer.from([0x00, 0xff, 0x10]),
+      repeated: ['first', 'second'],
+    };
+    const hex = (value: HeaderValue): unknown =>
+      Array.isArray(value)
+        ? value.map(hex)
+        : typeof value === 'string' || value instanceof Uint8Array
+          ? Buffer.from(value).toString('hex')
+          : value;
+    const asBytes = (headers: Headers | undefined) =>
+      Object.fromEntries(Object.entries(headers ?? {}).map(([key, value]) => [key, hex(value)]));
+
+    it('publishes records with exact bytes, keys and headers, each receipt naming its position', async () => {
+      const topic = await declareTopic(3);
+      const sent = [
+        message(EXACT_JSON, { key: utf8('ord-1'), headers: LOG_HEADERS }),
+        message(NOT_UTF8, { key: Buffer.from([0xff, 0x00]) }),
+        message(utf8('third')),
+      ];
+      const receipts = await broker.publish(toTopic(topic), sent);
+      expect(receipts.map((r) => r.status)).toEqual(['confirmed', 'confirmed', 'confirmed']);
+      for (const receipt of receipts) {
+        expect(receipt.messageId).toBe(`${topic}/${receipt.partition}/${receipt.offset}`);
+        expect(typeof receipt.confirmLatencyMs).toBe('number');
+      }
+
+      const received = await read(topic, 3);
+      const byId = new Map(received.map((m) => [m.id, m]));
+      receipts.forEach((receipt, index) => {
+        const got = byId.get(receipt.messageId);
+        const want = sent[index]!;
+        expect(got).toMatchObject({
+          source: topic,
+          exchange: null,
+          routingKey: null,
+          partition: receipt.partition,
+          offset: receipt.offset,
+          redelivered: false,
+          deliveryCount: null,
+          death: null,
+        });
+        expect(Buffer.from(got!.body).equals(want.body)).toBe(true);
+        expect(got!.key === undefined ? undefined : Buffer.from(got!.key)).toEqual(
+          want.key === undefined ? undefined : Buffer.from(want.key),
+        );
+        expect(asBytes(got!.headers)).toEqual(asBytes(want.headers ?? {}));
+      });
+    });
+
+    it('sends records of one key to one partition in order, and --partition where it says', async () => {
+      const topic = await declareTopic(3);
+      const keyed = [1, 2, 3, 4].map((n) => message(utf8(`n${n}`), { key: utf8('same-key') }));
+      const receipts = await broker.publish(toTopic(topic), keyed);
+      expect(new Set(receipts.map((r) => r.partition)).size).toBe(1);
+      const offsets = receipts.map((r) => BigInt(r.offset!));
+      expect(offsets).toEqual(offsets.map((_, i) => offsets[0]! + BigInt(i)));
+      const [pinned] = await broker.publish(toTopic(topic, 2), [message(utf8('pinned'))]);
+      expect(pinned).toMatchObject({ status: 'confirmed', partition: 2 });
+      await expect(broker.publish(toTopic(topic, 7), [message(utf8('nowhere'))])).rejects.toThrow(
+        /no partition 7/,
+      );
+    });
+
+    it('peek() shows the last N records, the same ones twice, and an empty topic as none', async () => {
+      const topic = await declareTopic(1);
+      const inspection = requireCapability(broker, 'inspection');
+      expect(await inspection.peek(topic, { limit: 5 })).toEqual([]);
+      await publishConfirmed(
+        toTopic(topic),
+        [1, 2, 3, 4, 5].map((n) => message(utf8(`record ${n}`))),
+      );
+      const first = await inspection.peek(topic, { limit: 3 });
+      expect(first.map((m) => Buffer.from(m.body).toString())).toEqual([
+        'record 3',
+        'record 4',
+        'record 5',
+      ]);
+      expect(await inspection.peek(topic, { limit: 3 })).toEqual(first);
+      expect(await inspection.peek(topic, { limit: 50 })).toHaveLength(5);
+    });
+
+    it('tail() from the end sees only records written after onReady, and the log keeps them', async () => {
+      const topic = await declareTopic(2);
+      await publishConfirmed(toTopic(topic), [message(utf8('before'))]);
+      const controller = new AbortController();
+      const timeout = setTimeout(() => controller.abort(), WAIT_MS);
+      let published: Promise<void> | undefined;
+      const seen: InboundMessage[] = [];
+      const tail = requireCapability(broker, 'inspection').tail(topic, {
+        signal: controller.signal,
+        onReady: () => {
+          published = publishConfirmed(toTopic(topic), [message(utf8('after'))]);
+        },
+      });
+      for await (const record of tail) {
+        seen.push(record);
+        break;
+      }
+      clearTimeout(timeout);
+      await published;
+      expect(seen.map((m) => Buffer.from(m.body).toString())).toEqual(['after']);
+      const kept = await requireCapability(broker, 'inspection').peek(topic, { limit: 10 });
+      expect(kept.map((m) => Buffer.from(m.body).toString()).sort()).toEqual(['after', 'before']);
+    });
+
+    it('tail() replays from the beginning, an offset or a time, on one partition or all', async () => {
+      const topic = await declareTopic(2);
+      const t0 = Date.now() - 60_000;
+      await publishConfirmed(
+        toTopic(topic, 0),
+        [0, 1, 2].map((n) =>
+          message(utf8(`p0-${n}`), { properties: { timestamp: t0 + n * 10_000 } }),
+        ),
+      );
+      await publishConfirmed(toTopic(topic, 1), [message(utf8('p1-0'))]);
+      const bodies = (records: InboundMessage[]) =>
+        records.map((m) => Buffer.from(m.body).toString());
+
+      expect(bodies(await read(topic, 4)).sort()).toEqual(['p0-0', 'p0-1', 'p0-2', 'p1-0']);
+      expect(bodies(await read(topic, 3, { partition: 0 }))).toEqual(['p0-0', 'p0-1', 'p0-2']);
+      expect(
+        bodies(await read(topic, 2, { partition: 0, from: { kind: 'offset', offset: '1' } })),
+      ).toEqual(['p0-1', 'p0-2']);
+      const byTime = await read(topic, 1, {
+        partition: 0,
+        from: { kind: 'time', timestamp: t0 + 15_000 },
+      });
+      expect(bodies(byTime)).toEqual(['p0-2']);
+      expect(byTime[0]!.timestamp).toBe(t0 + 20_000);
+    });
+
+    it('stops a tail within 2 s of an abort', async () => {
+      const topic = await declareTopic(1);
+      const controller = new AbortController();
+      let ready: () => void = () => {};
+      const subscribed = new Promise<void>((resolve) => (ready = resolve));
+      const loop = (async () => {
+        const tail = requireCapability(broker, 'inspection').tail(topic, {
+          signal: controller.signal,
+          onReady: ready,
+        });
+        for await (const record of tail) void record;
+      })();
+      await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, WAIT_MS))]);
+      const abortedAt = performance.now();
+      controller.abort();
+      await loop;
+      expect(performance.now() - abortedAt).toBeLessThan(2_000);
+    });
+
+    it('reports a missing topic as not found, suggesting the near miss, and creates nothing', async () => {
+      const topic = await declareTopic(1);
+      const typo = `${topic}x`;
       const inspection = requireCapability(broker, 'inspection');
       await expect(inspection.describe(typo)).rejects.toThrow(
-        new RegExp(`did you mean "${orders.queue}"`),
+        new RegExp(`did you mean "${topic}"`),
       );
       await expect(inspection.describe(typo)).rejects.toBeInstanceOf(NotFoundError);
       await expect(inspection.peek(typo, { limit: 1 })).rejects.toBeInstanceOf(NotFoundError);
-      const consuming = (async () => {
-        for await (const delivery of broker.consume(typo, { signal: AbortSignal.timeout(WAIT_MS) }))
-          await delivery.release();
+      const tailing = (async () => {
+        const signal = AbortSignal.timeout(WAIT_MS);
+        for await (const record of inspection.tail(typo, { signal })) void record;
       })();
-      await expect(consuming).rejects.toBeInstanceOf(NotFoundError);
+      await expect(tailing).rejects.toBeInstanceOf(NotFoundError);
+      await expect(broker.publish(toTopic(typo), [message(utf8('x'))])).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+      expect(await inspection.list(`${typo}*`)).toEqual([]);
     });
 
-    it('plans and applies a topology idempotently, and refuses a conflicting one', async () => {
-      const orders = ordersTopology({ maxDeliveries: 3 });
-      declared.push(orders.topology);
+    it('plans and applies topics idempotently, and refuses a conflicting one', async () => {
+      const name = uniqueName('contract-topic');
+      const wanted = topicTopology(name, 2);
+      declared.push(wanted);
       const topology = requireCapability(broker, 'topology');
-
-      const planned = await topology.plan(orders.topology);
-      expect(planned.length).toBeGreaterThan(0);
-      expect(new Set(planned.map((c) => c.action))).toEqual(new Set(['create']));
-      expect(await topology.apply(orders.topology)).toEqual(planned);
+      const planned = await topology.plan(wanted);
+      expect(planned).toEqual([
+        { action: 'create', kind: 'topic', name, detail: null },
+        { action: 'create', kind: 'topic', name: `${name}-dlt`, detail: null },
+      ]);
+      expect(await topology.apply(wanted)).toEqual(planned);
       const unchanged = planned.map((c) => ({ ...c, action: 'unchanged' }));
-      expect(await topology.plan(orders.topology)).toEqual(unchanged);
-      expect(await topology.apply(orders.topology)).toEqual(unchanged);
+      expect(await topology.plan(wanted)).toEqual(unchanged);
+      expect(await topology.apply(wanted)).toEqual(unchanged);
 
-      const conflicting = ordersTopology({
-        maxDeliveries: 5,
-        queue: orders.queue,
-        exchange: orders.exchange,
-      });
-      const replanned = await topology.plan(conflicting.topology);
-      expect(replanned).toContainEqual({
+      const conflicting = topicTopology(name, 3);
+      expect(await topology.plan(conflicting)).toContainEqual({
         action: 'conflict',
-        kind: 'queue',
-        name: orders.queue,
-        detail: 'x-delivery-limit: live 2, declared 4',
+        kind: 'topic',
+        name,
+        detail: 'partitions: live 2, declared 3',
       });
-      const refusal = topology.apply(conflicting.topology);
+      const refusal = topology.apply(conflicting);
       await expect(refusal).rejects.toBeInstanceOf(RefusedError);
-      await expect(refusal).rejects.toThrow(/x-delivery-limit: live 2, declared 4/);
-      const info = await requireCapability(broker, 'inspection').describe(orders.queue);
-      expect(info.maxDeliveries).toBe(3);
+      await expect(refusal).rejects.toThrow(/partitions: live 2, declared 3/);
+    });
+
+    it('describes topics with their partitions and offsets, and lists them by pattern', async () => {
+      const topic = await declareTopic(2);
+      await publishConfirmed(toTopic(topic, 1), [message(utf8('a')), message(utf8('b'))]);
+      const inspection = requireCapability(broker, 'inspection');
+      const info = await inspection.describe(topic);
+      expect(info).toMatchObject({
+        name: topic,
+        kind: 'topic',
+        type: 'log',
+        ready: 2,
+        unacked: null,
+        deadLetterQueue: `${topic}-dlt`,
+        maxDeliveries: null,
+        sampled: false,
+        partitions: [
+          { partition: 0, earliestOffset: '0', endOffset: '0' },
+          { partition: 1, earliestOffset: '0', endOffset: '2' },
+        ],
+      });
+      expect(await inspection.list(`${topic}*`)).toMatchObject([
+        { name: topic, ready: 2 },
+        { name: `${topic}-dlt`, ready: 0, deadLetterQueue: null },
+      ]);
+    });
+
+    it('refuses to consume: settling records needs a consumer group, not built yet', async () => {
+      const topic = await declareTopic(1);
+      const consuming = (async () => {
+        for await (const delivery of broker.consume(topic, {
+          signal: AbortSignal.timeout(WAIT_MS),
+        }))
+          await delivery.release();
+      })();
+      await expect(consuming).rejects.toBeInstanceOf(UnsupportedError);
     });
   });
 }
