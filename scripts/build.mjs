@@ -1,29 +1,30 @@
-// Bundles src/ into dist/ with esbuild, because loading dozens of small ES modules costs more
+// Bundles src/ into dist/ with esbuild, because loading dozens of small modules costs more
 // start-up time than the code itself (DESIGN.md: start-up is a feature):
-// - dist/main.js and its chunks: the CLI, split so that what a command imports lazily (fixtures,
-//   rendering, a broker adapter) is loaded only when that command runs, and `mq --version` loads
-//   next to nothing. (One unsplit bundle is slower: it hoists every dependency's import to the top.)
-// - dist/brokers/local/index.js: the embedded broker alone, for benchmarks and child processes in
-//   tests that drive it without the CLI.
-// Only commander, picocolors and ms are bundled from node_modules; every other dependency is imported
-// from there, as its authors ship it, by the command that needs it. Type checking is
-// `npm run typecheck`'s job.
+// - dist/main.cjs: the CLI as one CommonJS file. Each module a command imports lazily (fixtures,
+//   rendering, a broker adapter) is wrapped by esbuild so that it runs only when first used, and
+//   require() reads files synchronously, where ES modules cost one asynchronous file read per
+//   import level (measured in docs/performance.md: the one-shot publish went from 1.6 to 1.4 times
+//   a bare amqplib script). `mq --version` is answered by bin/mq.js before this file is read.
+// - dist/brokers/local/index.js: the embedded broker alone, as an ES module, for benchmarks and
+//   child processes in tests that drive it without the CLI.
+// Pure-JS dependencies on the hot paths (commander, picocolors, ms, jsonc-parser, amqplib) are
+// bundled; every other dependency is required from node_modules by the command that needs it.
+// Type checking is `npm run typecheck`'s job.
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 
-const BUNDLED = new Set(['commander', 'picocolors', 'ms']);
+const BUNDLED = new Set(['commander', 'picocolors', 'ms', 'jsonc-parser', 'amqplib']);
 const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
-const outdir = new URL('../dist/', import.meta.url).pathname;
+const distdir = new URL('../dist', import.meta.url).pathname;
+// Built beside dist/ and swapped in at the end, so a CLI process started meanwhile (a test run
+// during a rebuild) finds a whole build, old or new.
+const outdir = `${distdir}.${process.pid}/`;
 
 const common = {
   bundle: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   external: Object.keys(manifest.dependencies).filter((name) => !BUNDLED.has(name)),
-  banner: {
-    js: "import { createRequire as __mqCreateRequire } from 'node:module'; const require = __mqCreateRequire(import.meta.url);",
-  },
   sourcemap: true,
   keepNames: true,
   minify: true,
@@ -31,12 +32,27 @@ const common = {
   logLevel: 'warning',
 };
 
-await rm(outdir, { recursive: true, force: true });
 await Promise.all([
-  build({ ...common, entryPoints: ['src/main.ts'], outdir, splitting: true }),
   build({
     ...common,
+    format: 'cjs',
+    entryPoints: ['src/main.ts'],
+    outfile: `${outdir}main.cjs`,
+    // src/paths.ts finds the package from import.meta.url; in CommonJS that is the file's own URL.
+    define: { 'import.meta.url': '__mqFileUrl' },
+    banner: { js: "const __mqFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+  }),
+  build({
+    ...common,
+    format: 'esm',
     entryPoints: ['src/brokers/local/index.ts'],
     outfile: `${outdir}brokers/local/index.js`,
+    banner: {
+      js: "import { createRequire as __mqCreateRequire } from 'node:module'; const require = __mqCreateRequire(import.meta.url);",
+    },
   }),
 ]);
+const previous = `${distdir}.old.${process.pid}`;
+await rename(distdir, previous).catch(() => {});
+await rename(outdir, distdir);
+await rm(previous, { recursive: true, force: true });
