@@ -59,6 +59,9 @@ function reportError(error: unknown, f: Factory): number {
       error instanceof InputError && error.position !== undefined,
     );
     printDebug(f, error);
+    if (error.exitCode === ExitCode.Interrupted && f.signal.reason === 'SIGTERM') {
+      return ExitCode.Terminated;
+    }
     return error.exitCode;
   }
   printError(

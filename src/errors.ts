@@ -7,6 +7,8 @@ export const ExitCode = {
   Partial: 4,
   Timeout: 5,
   Interrupted: 130,
+  /** An interruption by SIGTERM, as shells report it (128 + 15). */
+  Terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -20,6 +22,7 @@ export type ErrorCode =
   | 'partial'
   | 'timeout'
   | 'interrupted'
+  | 'unsupported'
   | 'internal';
 
 export interface MqErrorOptions {
@@ -104,5 +107,7 @@ export class InterruptedError extends MqError {
   }
 }
 
-/** A broker that cannot do what was asked (a capability it lacks). */
-export class UnsupportedError extends MqError {}
+/** A broker that cannot do what was asked (a capability it lacks, a plugin it does not run). */
+export class UnsupportedError extends MqError {
+  override readonly code = 'unsupported';
+}

@@ -1,4 +1,5 @@
 import type { BrokerAdapter } from './brokers/types.js';
+import { ExitCode } from './errors.js';
 import { resolveBroker, type BrokerChoice } from './config/resolve-broker.js';
 import { readUserConfig, userConfigPath, type UserConfig } from './config/user-config.js';
 import type { ProjectFile } from './config/project-file.js';
@@ -11,6 +12,8 @@ export interface GlobalOptions {
   context?: string;
   config?: string;
   managementUrl?: string;
+  /** Skip TLS certificate verification, whatever the context says. */
+  insecure?: boolean;
   /** Milliseconds. */
   connectTimeout: number;
 }
@@ -64,7 +67,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      process.exit(name === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted);
+    }
     controller.abort(name);
   };
   process.on('SIGINT', onSignal);
@@ -106,6 +111,10 @@ export function createFactory(options: FactoryOptions = {}): Factory {
       });
       opened.push(adapter);
       await adapter.connect();
+      // Which node of several answered is worth a line: the others may be down.
+      if (choice.spec.kind === 'rabbitmq' && choice.spec.urls.length > 1 && adapter.connectedTo) {
+        io.notice(io.colors.dim(`connected to ${adapter.connectedTo}`));
+      }
       return adapter;
     }),
     async closeBrokers() {

@@ -40,11 +40,15 @@ const EXIT_CODES: ReferencePage = {
       meaning:
         'interrupted: Ctrl-C during consume, redrive or a prompt (Ctrl-C during tail or peek is a normal end, exit 0)',
     },
+    {
+      name: '143',
+      meaning: 'terminated: as 130, by SIGTERM (kill) instead of Ctrl-C',
+    },
   ],
   notes: `With --json, errors are printed to stderr as one line:
   {"error":{"code":"…","message":"…"}}
 where code is one of usage, invalid_input, not_found, connect, refused,
-partial, timeout, interrupted, internal.`,
+partial, timeout, interrupted, unsupported, internal.`,
 };
 
 const ENVIRONMENT: ReferencePage = {

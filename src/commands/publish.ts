@@ -1,10 +1,11 @@
 import { Command } from 'commander';
-import type {
-  Headers,
-  InboundMessage,
-  OutboundMessage,
-  PublishReceipt,
-  Route,
+import {
+  PublishStopped,
+  type Headers,
+  type InboundMessage,
+  type OutboundMessage,
+  type PublishReceipt,
+  type Route,
 } from '../brokers/types.js';
 import { resolvePublishTarget, type RouteFlags } from '../config/catalog.js';
 import {
@@ -14,7 +15,7 @@ import {
   parsePositiveInt,
   parseRate,
 } from '../config/parse-args.js';
-import { PartialError, UsageError } from '../errors.js';
+import { MqError, PartialError, UsageError } from '../errors.js';
 import { writeJson } from '../io/json.js';
 import type { Factory } from '../factory.js';
 import {
@@ -150,13 +151,16 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   if (opts.key !== undefined && spec.kind !== 'kafka') {
     throw new UsageError(`--key applies to Kafka, not to the ${spec.kind} broker`);
   }
-
-  const [{ loadFixtures }, { prepareMessages }, { loadEventSchema }] = await Promise.all([
+  const event = target.event;
+  const [{ loadFixtures }, { prepareMessages }, schema] = await Promise.all([
     import('../fixtures/load.js'),
     import('../fixtures/prepare.js'),
-    import('../config/project-file.js'),
+    project && event
+      ? import('../config/project-file.js').then(({ loadEventSchema }) =>
+          loadEventSchema(project, event),
+        )
+      : null,
   ]);
-  const schema = project && target.event ? await loadEventSchema(project, target.event) : null;
   const documents = await loadFixtures(opts.inputs, { stdin: f.io.in, cwd: f.cwd });
   const keyField = spec.kind === 'kafka' && opts.key === undefined ? target.event?.key : undefined;
   const ready = await prepareMessages(documents, {
@@ -238,12 +242,6 @@ export function describeRoute(route: Route): string {
   }
 }
 
-/**
- * Messages per publish call: one progress-bar step and one group commit on the local broker. The
- * RabbitMQ adapter keeps its own confirm window in flight inside a call, so larger calls stall less.
- */
-const CHUNK_SIZE = 5000;
-
 async function send(
   opts: PublishOptions,
   route: Route,
@@ -256,16 +254,35 @@ async function send(
   const progress = await startProgress(f.io, 'publishing', messages.length);
   const started = performance.now();
   const receipts: PublishReceipt[] = [];
+  /** Why publishing stopped before the end, when the broker went away part-way. */
+  let stoppedBy: MqError | null = null;
+  // One call keeps the broker's confirm window full from first message to last; --rate sends
+  // one message per call, spaced out.
+  const batches = opts.rate === undefined ? [messages] : messages.map((message) => [message]);
   const spacingMs = opts.rate === undefined ? 0 : 1000 / opts.rate;
-  const chunkSize = opts.rate === undefined ? CHUNK_SIZE : 1;
   try {
-    for (let index = 0; index < messages.length && !stop.signal.aborted; index += chunkSize) {
-      const chunkStart = performance.now();
-      const chunk = messages.slice(index, index + chunkSize);
-      receipts.push(...(await broker.publish(route, chunk, { signal: stop.signal })));
+    for (const [index, batch] of batches.entries()) {
+      if (stop.signal.aborted) break;
+      const batchStart = performance.now();
+      const before = receipts.length;
+      try {
+        receipts.push(
+          ...(await broker.publish(route, batch, {
+            signal: stop.signal,
+            onProgress: (settled) => progress.update(before + settled),
+          })),
+        );
+      } catch (error) {
+        // Before anything was sent the error stands alone; after, the summary must still say
+        // what was confirmed.
+        if (error instanceof PublishStopped) receipts.push(...error.receipts);
+        else if (receipts.length === 0 || !(error instanceof MqError)) throw error;
+        stoppedBy = error;
+        break;
+      }
       progress.update(receipts.length);
-      const wait = spacingMs * chunk.length - (performance.now() - chunkStart);
-      if (wait > 0 && index + chunkSize < messages.length) await pause(wait, stop.signal);
+      const wait = spacingMs - (performance.now() - batchStart);
+      if (wait > 0 && index + 1 < batches.length) await pause(wait, stop.signal);
     }
   } finally {
     progress.stop();
@@ -279,6 +296,17 @@ async function send(
     `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} on ${brokerName} in ${(elapsedMs / 1000).toFixed(2)}s` +
       ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${latency.p50 ?? '-'} ms, p99 ${latency.p99 ?? '-'} ms)`,
   );
+  if (stoppedBy !== null) {
+    throw new PartialError(
+      `${stoppedBy.message}; ${summary.confirmed} confirmed, ${summary.unconfirmed} unconfirmed (they may or may not have arrived), ${summary.notSent} not sent`,
+      {
+        cause: stoppedBy,
+        hint:
+          stoppedBy.hint ??
+          'with --json the summary lists the unconfirmed messages (unconfirmedMessages); messages from index total - notSent on were never sent',
+      },
+    );
+  }
   if (summary.unroutable > 0) {
     throw new PartialError(
       `${summary.unroutable} message(s) were unroutable: nothing is bound to ${describeRoute(route)}`,
@@ -290,6 +318,7 @@ async function send(
   if (summary.unconfirmed > 0) {
     throw new PartialError(
       `${summary.unconfirmed} message(s) were not confirmed by the broker; they may or may not have arrived`,
+      { hint: 'with --json the summary lists them (unconfirmedMessages)' },
     );
   }
   if (summary.notSent > 0) {
@@ -308,16 +337,22 @@ function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number,
       : Math.round(
           latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10,
         ) / 10;
+  const positions = (status: PublishReceipt['status']) =>
+    receipts.flatMap((r, index) =>
+      r.status === status ? [{ index, messageId: r.messageId }] : [],
+    );
   const confirmed = receipts.filter((r) => r.status === 'confirmed').length;
-  const unroutable = receipts.filter((r) => r.status === 'unroutable').length;
-  const unconfirmed = receipts.filter((r) => r.status === 'unconfirmed').length;
+  const unroutableMessages = positions('unroutable');
+  const unconfirmedMessages = positions('unconfirmed');
   return {
     route,
     total,
     confirmed,
-    unroutable,
-    unconfirmed,
+    unroutable: unroutableMessages.length,
+    unconfirmed: unconfirmedMessages.length,
     notSent: total - receipts.length,
+    unroutableMessages,
+    unconfirmedMessages,
     elapsedMs: Math.round(elapsedMs),
     ratePerSec: confirmed / Math.max(elapsedMs / 1000, 1e-3),
     confirmLatencyMs: { p50: percentile(0.5), p99: percentile(0.99) },

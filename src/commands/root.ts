@@ -46,6 +46,7 @@ export function newRootCommand(f: Factory): Command {
         .default(10_000, '10s')
         .argParser(parseDuration),
     )
+    .option('--insecure', 'skip TLS certificate verification (a test broker only)')
     .option('--no-color', 'disable colour (env: NO_COLOR)')
     .option('--no-input', 'never prompt (env: MQ_NO_INPUT, CI)')
     .helpCommand(false)
@@ -72,6 +73,7 @@ With no broker chosen, mq uses the embedded local broker: no server needed.`,
       ...(flags.context === undefined ? {} : { context: flags.context }),
       ...(flags.config === undefined ? {} : { config: flags.config }),
       ...(flags.managementUrl === undefined ? {} : { managementUrl: flags.managementUrl }),
+      ...(flags.insecure === true ? { insecure: true } : {}),
     };
     const usesBroker = !BROKERLESS.has(subcommand.name());
     if (usesBroker || flags.broker !== undefined || flags.context !== undefined) {

@@ -21,6 +21,7 @@ export interface BrokerFlags {
   broker?: string;
   context?: string;
   managementUrl?: string;
+  insecure?: boolean;
 }
 
 /**
@@ -43,6 +44,7 @@ export async function resolveBroker(
     env,
     cwd,
     ...(flags.managementUrl ? { managementUrl: flags.managementUrl } : {}),
+    ...(flags.insecure === true ? { tls: { insecure: true } } : {}),
   };
   const fromUrl = (source: BrokerSource, url: string): BrokerChoice => ({
     source,
@@ -67,7 +69,9 @@ export async function resolveBroker(
       ...(context.nodes
         ? { extraNodes: context.nodes.map((node) => expandEnvReferences(node, env, where)) }
         : {}),
-      ...(context.tls ? { tls: context.tls } : {}),
+      ...(context.tls || flags.insecure === true
+        ? { tls: { ...context.tls, ...(flags.insecure === true ? { insecure: true } : {}) } }
+        : {}),
       ...((flags.managementUrl ?? context.managementUrl)
         ? { managementUrl: flags.managementUrl ?? context.managementUrl }
         : {}),

@@ -272,6 +272,25 @@ describe('the embedded local broker, through the CLI', () => {
     expect(after).toMatchObject({ deliveryCount: 1 });
   });
 
+  it.each([
+    { signal: 'SIGINT', code: 130 },
+    { signal: 'SIGTERM', code: 143 },
+  ] as const)(
+    'consume stopped by $signal exits $code, after settling what it had',
+    async ({ signal, code }) => {
+      const env = await publishedOnce();
+      const consume = startMq(['consume', 'inventory_service_queue', '--ack', '--count', '5'], {
+        env,
+      });
+      await consume.waitForStderr(/^ready: consuming/m);
+      process.kill(consume.pid, signal);
+      const result = await consume.done;
+      expect(result.code).toBe(code);
+      expect(result.stderr).toContain('inventory_service_queue: ack 1');
+      expect(result.stderr).toContain('interrupted: unsettled messages were returned to the queue');
+    },
+  );
+
   it('ls --watch refreshes until Ctrl-C, which ends it normally', async () => {
     const env = await publishedOnce();
     const watch = startMq(['ls', 'email*', '--watch', '200ms'], { env });

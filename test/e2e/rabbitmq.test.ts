@@ -187,6 +187,24 @@ describe.runIf(ready)('RabbitMQ, through the CLI', () => {
     expect(result.stderr).toContain('vhost "no-such-vhost" does not exist');
   });
 
+  it('connects to the first cluster node that answers, and says which on stderr', async () => {
+    // Port 1 on loopback refuses at once: a cluster node that is down.
+    const downNode = brokerUrl(vhost).replace(':5672/', ':1/');
+    const added = await runMq(['context', 'add', 'cluster', downNode, '--node', brokerUrl(vhost)], {
+      env,
+    });
+    expect(added.code).toBe(0);
+    const described = await runMq(['--context', 'cluster', 'describe', AUDIT_QUEUE, '--json'], {
+      env,
+    });
+    expect(described.code).toBe(0);
+    expect(JSON.parse(described.stdout)).toMatchObject({ name: AUDIT_QUEUE, ready: 0 });
+    expect(described.stderr).toContain(
+      'connected to amqp://127.0.0.1:5672 (amqp://127.0.0.1:1: connection refused)',
+    );
+    expect(described.stderr).not.toContain('guest:guest');
+  });
+
   it('refuses an invalid URL with a password in it: exit 2, the password nowhere', async () => {
     const password = 'Pa55-in-a-bad-url';
     const result = await runMq(

@@ -4,21 +4,24 @@
  * broker contract: the contract suite passes here first.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { LocalSpec } from '../../config/broker-url.js';
 import type { ProjectFile } from '../../config/project-file.js';
 import { desiredTopology, type Topology } from '../../config/topology.js';
 import { ConnectError, MqError } from '../../errors.js';
-import type {
-  BrokerAdapter,
-  ConsumeOptions,
-  Delivery,
-  InboundMessage,
-  Inspection,
-  OutboundMessage,
-  PublishReceipt,
-  Route,
-  TopologyManagement,
+import {
+  PublishStopped,
+  type BrokerAdapter,
+  type ConsumeOptions,
+  type Delivery,
+  type InboundMessage,
+  type Inspection,
+  type OutboundMessage,
+  type PublishOptions,
+  type PublishReceipt,
+  type Route,
+  type TopologyManagement,
 } from '../types.js';
 import { DATABASE_FILE, openDatabase } from './database.js';
 import { LocalStore, type Settlement } from './store.js';
@@ -35,6 +38,8 @@ const RECHECK_MS = 1_000;
 const DEFAULT_PREFETCH = 10;
 /** Tap copies read per transaction. */
 const TAP_BATCH = 100;
+/** Messages per durable publish transaction: one fsync for each group. */
+const GROUP_COMMIT = 5000;
 
 export function openLocal(
   spec: LocalSpec,
@@ -207,21 +212,27 @@ export class LocalAdapter implements BrokerAdapter {
     });
   }
 
-  publish(
+  /** A durable transaction per GROUP_COMMIT messages, yielding between them so Ctrl-C is heard. */
+  async publish(
     route: Route,
     messages: readonly OutboundMessage[],
-    options?: { signal?: AbortSignal },
+    options: PublishOptions = {},
   ): Promise<PublishReceipt[]> {
-    return attempt(() => {
-      if (options?.signal?.aborted) {
-        return messages.map((message) => ({
-          messageId: message.properties?.messageId ?? '',
-          status: 'unconfirmed' as const,
-          confirmLatencyMs: null,
-        }));
+    const receipts: PublishReceipt[] = [];
+    // Once at least, so that an empty publish still checks the route.
+    for (let start = 0; start === 0 || start < messages.length; start += GROUP_COMMIT) {
+      if (options.signal?.aborted) break;
+      const group = messages.slice(start, start + GROUP_COMMIT);
+      try {
+        receipts.push(...(await attempt(() => this.open().publish(route, group))));
+      } catch (error) {
+        if (receipts.length === 0 || !(error instanceof MqError)) throw error;
+        throw new PublishStopped(error.message, receipts, { cause: error, hint: error.hint });
       }
-      return this.open().publish(route, messages);
-    });
+      options.onProgress?.(receipts.length);
+      if (start + GROUP_COMMIT < messages.length) await setImmediatePromise();
+    }
+    return receipts;
   }
 
   consume(source: string, options: ConsumeOptions): AsyncIterable<Delivery> {

@@ -5,6 +5,7 @@
  * while a promise for the same failure is being awaited, and an unheard `'error'` kills the process.
  */
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import {
   connect,
   type Channel,
@@ -116,16 +117,28 @@ function classify(node: AmqpNode, error: unknown, spec: RabbitMqSpec, ms: number
       'check the port: AMQP is 5672 (AMQPS 5671); 15672 is the management API',
     );
   }
+  if (typeof code === 'string' && /^ERR_SSL_\w+_ALERT_(BAD|UNKNOWN_CA|CERTIFICATE)/.test(code)) {
+    return failure(
+      'TLS negotiation failed: the broker refused the client certificate',
+      "check that the context's certificate and key (mq context add --cert --key) are signed by a CA the broker trusts",
+    );
+  }
   if (
     typeof code === 'string' &&
     /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO)/.test(code)
   ) {
     return failure(
-      `TLS negotiation failed: ${redact(text)}`,
+      `TLS negotiation failed: ${opensslReason(text)}`,
       'check the CA, certificate and key files of the context, or --insecure for a test broker',
     );
   }
   return failure(redact(text), 'check the broker URL, and that the port is an AMQP port');
+}
+
+/** OpenSSL's own text without its `<hex>:error:<code>:<library>:` prefix and source position. */
+function opensslReason(text: string): string {
+  const reason = /error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(text)?.[1] ?? text;
+  return redact(reason.trim());
 }
 
 async function tlsSocketOptions(tls: TlsOptions | null): Promise<Record<string, unknown>> {
@@ -143,12 +156,26 @@ async function tlsSocketOptions(tls: TlsOptions | null): Promise<Record<string, 
       );
     }
   };
-  return {
+  const options = {
     ca: await read('CA', tls.ca),
     cert: await read('certificate', tls.cert),
     key: await read('key', tls.key),
     rejectUnauthorized: tls.insecure !== true,
   };
+  // A bad file would otherwise surface mid-handshake as OpenSSL's text, naming no file.
+  try {
+    createSecureContext(options);
+  } catch (error) {
+    const files = [tls.ca, tls.cert, tls.key].filter((file) => file !== undefined).join(', ');
+    throw new ConnectError(
+      `cannot use the TLS files ${files}: ${opensslReason((error as Error).message)}`,
+      {
+        cause: error,
+        hint: 'the certificate and key must be PEM files that belong together, and the CA a PEM certificate',
+      },
+    );
+  }
+  return options;
 }
 
 /** A channel that remembers why the broker closed it. */
@@ -189,6 +216,8 @@ export class AmqpConnection {
   private constructor(
     private readonly model: ChannelModel,
     readonly node: AmqpNode,
+    /** The nodes tried before this one, and why each was passed over. */
+    private readonly passedOver: readonly NodeFailure[],
   ) {
     model.on('error', (error: Error) => {
       this.lost = error;
@@ -201,6 +230,18 @@ export class AmqpConnection {
   /** The node the connection answered on, e.g. `amqp://10.0.0.2:5672`. */
   get display(): string {
     return this.node.display;
+  }
+
+  /** The node, and the ones passed over before it: `amqp://b:5672 (amqp://a:5672: connection refused)`. */
+  get describeFailover(): string {
+    if (this.passedOver.length === 0) return this.display;
+    const skipped = this.passedOver.map((failure) => `${failure.node.display}: ${failure.reason}`);
+    return `${this.display} (${skipped.join('; ')})`;
+  }
+
+  /** Why the connection ended without close() (the broker or the network went away), else null. */
+  get lostBecause(): Error | null {
+    return this.lost;
   }
 
   get serverVersion(): ServerVersion | null {
@@ -221,7 +262,7 @@ export class AmqpConnection {
       const budget = Math.max(1, Math.floor((deadline - Date.now()) / (nodes.length - index)));
       try {
         const model = await connectWithin(node, spec.vhost, tls, budget);
-        return new AmqpConnection(model, node);
+        return new AmqpConnection(model, node, failures);
       } catch (error) {
         const failure = classify(node, error, spec, budget);
         failures.push(failure);

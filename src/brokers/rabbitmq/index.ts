@@ -14,6 +14,7 @@ import type {
   Delivery,
   Inspection,
   OutboundMessage,
+  PublishOptions,
   PublishReceipt,
   Route,
   TopologyManagement,
@@ -77,9 +78,9 @@ export class RabbitMqAdapter implements BrokerAdapter {
     this.topology = new RabbitMqTopology(connection, this.management);
   }
 
-  /** The node that answered (`amqp://host:5672`), null until connected. */
+  /** The node that answered (`amqp://host:5672`) and any passed over, null until connected. */
   get connectedTo(): string | null {
-    return this.connected?.display ?? null;
+    return this.connected?.describeFailover ?? null;
   }
 
   private connection(): Promise<AmqpConnection> {
@@ -108,12 +109,12 @@ export class RabbitMqAdapter implements BrokerAdapter {
   async publish(
     route: Route,
     messages: readonly OutboundMessage[],
-    options?: { signal?: AbortSignal },
+    options: PublishOptions = {},
   ): Promise<PublishReceipt[]> {
     const target = exchangeTarget(route, 'RabbitMQ');
     const connection = await this.connection();
     this.publisher ??= new Publisher(connection, () => this.exchangeNames());
-    return this.publisher.publish(target, messages, options?.signal);
+    return this.publisher.publish(target, messages, options);
   }
 
   private async exchangeNames(): Promise<string[]> {

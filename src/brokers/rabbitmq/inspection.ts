@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsumeMessage, GetMessage } from 'amqplib';
 import { MqError, NotFoundError, RefusedError, UnsupportedError } from '../../errors.js';
 import { globToRegExp, topicMatches } from '../matching.js';
-import type { InboundMessage, Inspection, PeekOptions, QueueInfo } from '../types.js';
+import type { InboundMessage, Inspection, PeekOptions, QueueInfo, TailOptions } from '../types.js';
 import { ContentIds, toInbound } from './codec.js';
 import type { AmqpConnection } from './connection.js';
 import { asMqError } from './failures.js';
@@ -21,6 +21,15 @@ import {
 
 /** A tap holds at most this many copies; past it the oldest are dropped, never the target's. */
 const TAP_MAX_LENGTH = 10_000;
+/** Copies in this process at once; the rest wait in the tap. */
+const TAP_PREFETCH = 100;
+/** This process's own queues: gone with its connection, never on disk, never replicated. */
+const EPHEMERAL_CLASSIC = {
+  exclusive: true,
+  autoDelete: true,
+  durable: false,
+  arguments: { 'x-queue-type': 'classic' },
+};
 
 /** A queue's dead-lettering and delivery settings, from its arguments or else its policy. */
 interface QueueSettings {
@@ -181,12 +190,12 @@ export class RabbitMqInspection implements Inspection {
    * An exclusive, auto-deleted tap queue, bound with each of the target's own bindings (found in
    * the management API), consumed without acks. The target queue is never touched. The tap is
    * deleted on the way out, and by RabbitMQ with the connection if the process dies.
-   * Copies dropped from a full tap (more than TAP_MAX_LENGTH behind) are not counted.
+   *
+   * The tap is read with acks and a small prefetch, so a slow reader leaves copies waiting in the
+   * tap rather than in this process's memory. Past TAP_MAX_LENGTH the oldest are dropped and
+   * dead-lettered (reason `maxlen`) to a second exclusive queue, read only to count them.
    */
-  async *tail(
-    source: string,
-    options: { signal: AbortSignal; onReady?: () => void },
-  ): AsyncGenerator<InboundMessage> {
+  async *tail(source: string, options: TailOptions): AsyncGenerator<InboundMessage> {
     const { management, queues } = this.context;
     await queues.declarePassively(source);
     await management.require(`mq tail ${source} (to find the queue's bindings)`);
@@ -224,19 +233,32 @@ export class RabbitMqInspection implements Inspection {
       wake();
     });
     try {
+      const droppedQueue = `${tap}.dropped`;
+      await channel.assertQueue(droppedQueue, EPHEMERAL_CLASSIC);
+      let dropped = 0;
+      await channel.consume(
+        droppedQueue,
+        (message) => {
+          if (message === null) return;
+          dropped += 1;
+          options.onDropped?.(dropped);
+        },
+        { noAck: true, exclusive: true },
+      );
       await channel.assertQueue(tap, {
-        exclusive: true,
-        autoDelete: true,
-        durable: false,
+        ...EPHEMERAL_CLASSIC,
         arguments: {
-          'x-queue-type': 'classic',
+          ...EPHEMERAL_CLASSIC.arguments,
           'x-max-length': TAP_MAX_LENGTH,
           'x-overflow': 'drop-head',
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': droppedQueue,
         },
       });
       for (const binding of bindings) {
         await channel.bindQueue(tap, binding.source, binding.routingKey, binding.arguments);
       }
+      await channel.prefetch(TAP_PREFETCH);
       await channel.consume(
         tap,
         (message) => {
@@ -245,7 +267,7 @@ export class RabbitMqInspection implements Inspection {
           else arrivals.push(message);
           wake();
         },
-        { noAck: true, exclusive: true },
+        { noAck: false, exclusive: true },
       );
       options.onReady?.();
       const ids = new ContentIds();
@@ -254,6 +276,8 @@ export class RabbitMqInspection implements Inspection {
         const message = arrivals.shift();
         if (message !== undefined) {
           yield toInbound(message, { source, queueType: target.type, ids });
+          // Taken only now that the reader asks for more: until then it waits in the tap.
+          channel.ack(message);
           continue;
         }
         await new Promise<void>((resolve) => {
@@ -313,7 +337,7 @@ export class RabbitMqInspection implements Inspection {
         deadLetterQueue: null,
         maxDeliveries: null,
         messageTtlMs: null,
-        bindings: [],
+        bindings: null,
         sampled: false,
       };
     }

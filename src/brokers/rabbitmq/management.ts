@@ -4,7 +4,7 @@
  * URL (DESIGN.md §2). Its message figures are sampled: they trail the broker by a statistics
  * interval (5 s by default), so exact depths come from a passive declare instead.
  */
-import { MqError } from '../../errors.js';
+import { MqError, UnsupportedError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 
 export type QueueType = 'classic' | 'quorum' | 'stream';
@@ -155,7 +155,7 @@ export class ManagementApi {
   async require(what: string): Promise<void> {
     const reason = await this.unavailableReason();
     if (reason === null) return;
-    throw new MqError(`${what} needs the RabbitMQ management API, and ${reason}`, {
+    throw new UnsupportedError(`${what} needs the RabbitMQ management API, and ${reason}`, {
       hint: HOW_TO_ENABLE,
     });
   }

@@ -8,15 +8,22 @@
 import type { ExchangeTarget } from '../amqp-route.js';
 import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, Message } from 'amqplib';
-import { InputError, MqError, NotFoundError, PartialError } from '../../errors.js';
+import { InputError, MqError, NotFoundError } from '../../errors.js';
 import { didYouMean } from '../../message/suggest.js';
-import type { OutboundMessage, PublishReceipt } from '../types.js';
+import {
+  PublishStopped,
+  type OutboundMessage,
+  type PublishOptions,
+  type PublishReceipt,
+} from '../types.js';
 import { asBuffer, publishOptions } from './codec.js';
 import type { AmqpConnection, TrackedChannel } from './connection.js';
 import { brokerText, NOT_FOUND, replyCode } from './failures.js';
 
 /** Messages published and not yet confirmed, at most. */
 const CONFIRM_WINDOW = 1000;
+/** Confirms between two progress reports. */
+const PROGRESS_EVERY = 100;
 
 /** A message on its way, for matching a basic.return to it. */
 interface InFlight {
@@ -82,13 +89,14 @@ export class Publisher {
   async publish(
     target: ExchangeTarget,
     messages: readonly OutboundMessage[],
-    signal?: AbortSignal,
+    { signal, onProgress }: PublishOptions = {},
   ): Promise<PublishReceipt[]> {
     const lane = await this.channel();
     const { channel } = lane.tracked;
     const messageIds = messages.map((m) => m.properties?.messageId ?? randomUUID());
     const receipts: (PublishReceipt | undefined)[] = messages.map(() => undefined);
     let pending = 0;
+    let settled = 0;
     let wake: () => void = () => {};
     const nudge = () => wake();
     signal?.addEventListener('abort', nudge);
@@ -102,6 +110,7 @@ export class Publisher {
       }
     };
     let unencodable: { index: number; error: unknown } | null = null;
+    let written = 0;
 
     for (const [index, message] of messages.entries()) {
       await below(CONFIRM_WINDOW);
@@ -128,6 +137,8 @@ export class Publisher {
                   }
                 : unconfirmed(entry.messageId);
             pending -= 1;
+            settled += 1;
+            if (settled % PROGRESS_EVERY === 0) onProgress?.(settled);
             wake();
           },
         );
@@ -138,13 +149,16 @@ export class Publisher {
         break;
       }
       lane.inFlight.push(entry);
+      written += 1;
       pending += 1;
       if (!writable) await drained(lane, signal);
     }
     await below(1);
     signal?.removeEventListener('abort', nudge);
+    onProgress?.(settled);
 
-    const failure = lane.tracked.isOpen ? null : lane.tracked.failure;
+    const lost = this.connection.lostBecause;
+    const failure = lane.tracked.isOpen ? null : (lane.tracked.failure ?? lost);
     if (failure !== null && replyCode(failure) === NOT_FOUND) {
       throw new NotFoundError(
         `exchange "${target.exchange}" does not exist on RabbitMQ${didYouMean(target.exchange, await this.exchangeNames())}`,
@@ -154,31 +168,29 @@ export class Publisher {
         },
       );
     }
-    const confirmed = receipts.filter((r) => r?.status === 'confirmed').length;
+    const sent = receipts
+      .slice(0, written)
+      .map((receipt, index) => receipt ?? unconfirmed(messageIds[index]!));
+    const confirmed = sent.filter((r) => r.status === 'confirmed').length;
     if (failure !== null) {
-      const refusal = `RabbitMQ closed the channel: ${brokerText(failure)}`;
-      if (confirmed === 0) throw new MqError(refusal, { cause: failure });
-      throw new PartialError(
-        `${refusal}; ${confirmed} of ${messages.length} message(s) were confirmed first`,
-        {
-          cause: failure,
-        },
-      );
+      const refusal =
+        lost === null
+          ? `RabbitMQ closed the channel: ${brokerText(failure)}`
+          : `lost the connection to RabbitMQ at ${this.connection.display}: ${brokerText(lost)}`;
+      // A channel-level refusal before any confirm (no permission on the exchange…) means the
+      // broker took none of them; a lost connection leaves the written ones in doubt.
+      if (confirmed === 0 && lost === null) throw new MqError(refusal, { cause: failure });
+      throw new PublishStopped(refusal, sent, { cause: failure });
     }
     if (unencodable !== null) {
       const reason = `message ${messageIds[unencodable.index]} cannot be encoded: ${(unencodable.error as Error).message}`;
+      const hint = 'AMQP header tables hold at most 64 KiB, and typed values must be AMQP types';
       if (unencodable.index === 0) {
-        throw new InputError(reason, {
-          cause: unencodable.error,
-          hint: 'AMQP header tables hold at most 64 KiB, and typed values must be AMQP types',
-        });
+        throw new InputError(reason, { cause: unencodable.error, hint });
       }
-      throw new PartialError(
-        `${reason}; the ${unencodable.index} message(s) before it were sent (${confirmed} confirmed)`,
-        { cause: unencodable.error },
-      );
+      throw new PublishStopped(reason, sent, { cause: unencodable.error, hint });
     }
-    return receipts.map((receipt, index) => receipt ?? unconfirmed(messageIds[index]!));
+    return sent;
   }
 
   /** Waits (at most `timeoutMs`) for what is still unconfirmed, then closes the channel. */

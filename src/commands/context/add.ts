@@ -83,7 +83,8 @@ Examples:
         ...(flags.ca ? { ca: flags.ca } : {}),
         ...(flags.cert ? { cert: flags.cert } : {}),
         ...(flags.key ? { key: flags.key } : {}),
-        ...(flags.insecure ? { insecure: true } : {}),
+        // The root command takes --insecure too, wherever it stands on the line.
+        ...(flags.insecure || f.globals.insecure === true ? { insecure: true } : {}),
       };
       const context: Context = {
         broker: url,

@@ -123,4 +123,25 @@ describe('broker precedence', () => {
       resolveBroker({ context: 'prod' }, {}, '/tmp', () => Promise.resolve(withRef)),
     ).rejects.toThrow('context "prod" refers to ${RABBIT_PW}, which is not set');
   });
+
+  it('--insecure turns off certificate checks for a URL and over the TLS files of a context', async () => {
+    const tlsContext: UserConfig = {
+      contexts: { prod: { broker: 'amqps://rabbit/orders', tls: { ca: '/etc/ca.pem' } } },
+    };
+    const load = () => Promise.resolve(tlsContext);
+    const fromUrl = await resolveBroker(
+      { broker: 'amqps://rabbit', insecure: true },
+      {},
+      '/',
+      load,
+    );
+    expect(fromUrl.spec.kind === 'rabbitmq' && fromUrl.spec.tls).toEqual({ insecure: true });
+    const fromContext = await resolveBroker({ context: 'prod', insecure: true }, {}, '/', load);
+    expect(fromContext.spec.kind === 'rabbitmq' && fromContext.spec.tls).toEqual({
+      ca: '/etc/ca.pem',
+      insecure: true,
+    });
+    const checked = await resolveBroker({ context: 'prod' }, {}, '/', load);
+    expect(checked.spec.kind === 'rabbitmq' && checked.spec.tls).toEqual({ ca: '/etc/ca.pem' });
+  });
 });
