@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MQ = fileURLToPath(new URL('../bin/mq.js', import.meta.url));
+const MQ = process.env.BENCH_MQ ?? fileURLToPath(new URL('../bin/mq.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const WARMUP = 5;
 

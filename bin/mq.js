@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `mq --version` is answered before the CLI bundle is even read; everything else runs in it.
-import { readFileSync } from 'node:fs';
+// Only node:module is imported: each built-in an ES module imports costs start-up time.
 import { createRequire } from 'node:module';
 
+const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const manifest = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  process.stdout.write(`${JSON.parse(manifest).version}\n`);
+  process.stdout.write(`${require('../package.json').version}\n`);
 } else {
-  const { run } = createRequire(import.meta.url)('../dist/main.cjs');
+  const { run } = require('../dist/main.cjs');
   process.exitCode = await run(process.argv); // exitCode, not exit(): lets piped stdout drain
 }

@@ -13,7 +13,7 @@
 import { build } from 'esbuild';
 import { readFile, rename, rm } from 'node:fs/promises';
 
-const BUNDLED = new Set(['commander', 'picocolors', 'ms', 'jsonc-parser', 'amqplib']);
+const BUNDLED = new Set(['commander', 'picocolors', 'ms', 'jsonc-parser']);
 const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 const distdir = new URL('../dist', import.meta.url).pathname;
 // Built beside dist/ and swapped in at the end, so a CLI process started meanwhile (a test run
@@ -26,7 +26,7 @@ const common = {
   target: 'node20',
   external: Object.keys(manifest.dependencies).filter((name) => !BUNDLED.has(name)),
   sourcemap: true,
-  keepNames: true,
+  keepNames: false,
   minify: true,
   mainFields: ['module', 'main'],
   logLevel: 'warning',

@@ -18,7 +18,7 @@ export async function runCli(argv: readonly string[], factory?: Factory): Promis
     (arg) => arg === '--json' || arg === '--fields' || arg.startsWith('--fields='),
   );
   try {
-    await newRootCommand(f).parseAsync([...argv]);
+    await newRootCommand(f, args).parseAsync([...argv]);
     return ExitCode.Ok;
   } catch (error) {
     return reportError(error, f);

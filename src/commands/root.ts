@@ -16,7 +16,46 @@ import { newTopologyCommand } from './topology/index.js';
 /** Commands that never talk to a broker: they validate explicit broker flags but do not resolve one. */
 const BROKERLESS = new Set(['context', 'help']);
 
-export function newRootCommand(f: Factory): Command {
+/** Every subcommand but `help`, which needs the whole tree, in the order `mq --help` lists them. */
+const SUBCOMMANDS: Record<string, (f: Factory) => Command> = {
+  publish: newPublishCommand,
+  peek: newPeekCommand,
+  tail: newTailCommand,
+  consume: newConsumeCommand,
+  expect: newExpectCommand,
+  ls: newLsCommand,
+  describe: newDescribeCommand,
+  topology: newTopologyCommand,
+  context: newContextCommand,
+};
+
+/** The root options that take a value, so that the value is not taken for a subcommand name. */
+const VALUED_ROOT_OPTIONS = new Set([
+  '-b',
+  '--broker',
+  '-c',
+  '--context',
+  '--config',
+  '--management-url',
+  '--connect-timeout',
+]);
+
+/** The subcommand `argv` runs, when it names one of SUBCOMMANDS; null for help, typos and none. */
+function invokedSubcommand(args: readonly string[]): string | null {
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (VALUED_ROOT_OPTIONS.has(arg)) index += 1;
+    else if (!arg.startsWith('-')) return Object.hasOwn(SUBCOMMANDS, arg) ? arg : null;
+  }
+  return null;
+}
+
+/**
+ * The command tree. Given the arguments, only the subcommand they run is built: building every
+ * command's options and help is most of the start-up of a one-shot `mq publish`. Without them,
+ * or for `help`, a typo or nothing, the whole tree is built, for listings and suggestions.
+ */
+export function newRootCommand(f: Factory, args?: readonly string[]): Command {
   const program = new Command('mq')
     .description(
       'Produce, consume and inspect messages on RabbitMQ, Kafka and an embedded local broker',
@@ -83,17 +122,13 @@ With no broker chosen, mq uses the embedded local broker: no server needed.`,
     if (flags.config !== undefined) await f.project();
   });
 
-  program
-    .addCommand(newPublishCommand(f))
-    .addCommand(newPeekCommand(f))
-    .addCommand(newTailCommand(f))
-    .addCommand(newConsumeCommand(f))
-    .addCommand(newExpectCommand(f))
-    .addCommand(newLsCommand(f))
-    .addCommand(newDescribeCommand(f))
-    .addCommand(newTopologyCommand(f))
-    .addCommand(newContextCommand(f))
-    .addCommand(newHelpCommand(f, program));
+  const only = args === undefined ? null : invokedSubcommand(args);
+  if (only !== null) {
+    program.addCommand(SUBCOMMANDS[only]!(f));
+  } else {
+    for (const build of Object.values(SUBCOMMANDS)) program.addCommand(build(f));
+    program.addCommand(newHelpCommand(f, program));
+  }
 
   configureEverywhere(program, f);
   return program;

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { truthy } from '../env.js';
 import { createColors, type Colors } from './colors.js';
 
@@ -42,7 +43,10 @@ export interface StdStreams {
 export function createIO(settings: IOSettings, std: StdStreams): IOStreams {
   const colors = createColors(settings.color);
   return {
-    in: std.in,
+    // Read on use: touching process.stdin creates its stream, which most commands never need.
+    get in() {
+      return std.in;
+    },
     out: std.out,
     err: std.err,
     isStdinTTY: () => settings.stdinTTY,
@@ -89,12 +93,18 @@ export function systemIO(
         : stdoutTTY;
   return createIO(
     {
-      stdinTTY: Boolean(process.stdin.isTTY),
+      stdinTTY: isatty(0),
       stdoutTTY,
       stderrTTY: Boolean(process.stderr.isTTY),
       color,
       prompts: !argv.includes('--no-input') && !truthy(env.MQ_NO_INPUT) && !truthy(env.CI),
     },
-    { in: process.stdin, out: process.stdout, err: process.stderr },
+    {
+      get in() {
+        return process.stdin;
+      },
+      out: process.stdout,
+      err: process.stderr,
+    },
   );
 }

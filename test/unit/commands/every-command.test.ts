@@ -43,3 +43,26 @@ describe('every command', () => {
     expect(help.join('')).toMatch(/Examples:\n\s+\$ mq /);
   });
 });
+
+describe('the command tree for given arguments', () => {
+  const names = (args: string[]) =>
+    newRootCommand(
+      createFactory({ io, env: {}, signal: new AbortController().signal }),
+      args,
+    ).commands.map((command) => command.name());
+
+  it('holds only the subcommand the arguments run, past root options and their values', () => {
+    expect(names(['publish', 'order.placed', 'x.json'])).toEqual(['publish']);
+    expect(names(['--broker', 'peek', '-c', 'ls', '--insecure', 'tail', 'q'])).toEqual(['tail']);
+    expect(names(['--connect-timeout', '5s', 'context', 'ls'])).toEqual(['context']);
+  });
+
+  it('holds every command for help, a typo or no subcommand', () => {
+    const all = names([]);
+    expect(all).toContain('help');
+    expect(all.length).toBeGreaterThan(9);
+    expect(names(['help', 'publish'])).toEqual(all);
+    expect(names(['publsh'])).toEqual(all);
+    expect(names(['--broker', 'local'])).toEqual(all);
+  });
+});
