@@ -4,6 +4,7 @@
  */
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { HeaderValue, Headers, InboundMessage, OutboundMessage } from '../types.js';
+import { asBuffer } from '../bytes.js';
 
 /** The id of a record: where it is in the log (DESIGN.md §4). */
 export function recordId(topic: string, partition: number, offset: string): string {
@@ -60,8 +61,8 @@ export function headersToKafka(headers: Headers | undefined): IHeaders {
 export function toKafkaMessage(message: OutboundMessage, partition: number): Message {
   const timestamp = message.properties?.timestamp;
   return {
-    key: message.key === undefined ? null : Buffer.from(message.key),
-    value: Buffer.from(message.body),
+    key: message.key === undefined ? null : asBuffer(message.key),
+    value: asBuffer(message.body),
     partition,
     headers: headersToKafka(message.headers),
     ...(timestamp === undefined ? {} : { timestamp: String(timestamp) }),

@@ -28,6 +28,7 @@ import {
   type LiveExchange,
   type LiveTopology,
 } from '../topology-plan.js';
+import { asBuffer } from '../bytes.js';
 
 /** What travels with a message from queue to queue (and to taps). */
 interface Payload {
@@ -626,13 +627,6 @@ export class LocalStore {
     const queues = this.route(exchange, routingKey, tx) ?? [];
     return queues.length === 1 ? queues[0]! : null;
   }
-}
-
-/** better-sqlite3 binds Buffers, not every Uint8Array, as blobs; this one shares the memory. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 type StoredMessage = Payload & Pick<MessageRow, 'redelivered'>;

@@ -16,17 +16,12 @@ import type {
   OutboundMessage,
 } from '../types.js';
 import type { QueueType } from './management.js';
+import { asBuffer } from '../bytes.js';
 
 /** Set by quorum queues on every return; the envelope carries it as `deliveryCount`. */
 const DELIVERY_COUNT_HEADER = 'x-delivery-count';
 
 const MS_PER_SECOND = 1000;
-
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /** A header value as amqplib encodes what it means: bytes as a Buffer, at any depth. */
 function toFieldValue(value: HeaderValue): unknown {

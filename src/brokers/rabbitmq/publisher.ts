@@ -16,7 +16,8 @@ import {
   type PublishOptions,
   type PublishReceipt,
 } from '../types.js';
-import { asBuffer, publishOptions } from './codec.js';
+import { asBuffer } from '../bytes.js';
+import { publishOptions } from './codec.js';
 import type { AmqpConnection, TrackedChannel } from './connection.js';
 import { brokerText, NOT_FOUND, replyCode } from './failures.js';
 
@@ -37,7 +38,8 @@ interface InFlight {
 /** The confirm channel and the messages on it that the broker has not confirmed yet. */
 interface ConfirmLane {
   tracked: TrackedChannel<ConfirmChannel>;
-  inFlight: InFlight[];
+  /** In publish order, which is the order RabbitMQ returns and confirms them in. */
+  inFlight: Set<InFlight>;
 }
 
 function unconfirmed(messageId: string): PublishReceipt {
@@ -46,15 +48,19 @@ function unconfirmed(messageId: string): PublishReceipt {
 
 /** Resolves when the channel's write buffer drains, the channel closes or the signal aborts. */
 function drained(lane: ConfirmLane, signal?: AbortSignal): Promise<void> {
+  const { channel } = lane.tracked;
   return new Promise((resolve) => {
+    // Listeners, not a reaction on `tracked.closed`: that promise outlives many waits, and each
+    // reaction added to it would stay until the channel closes.
     const done = () => {
-      lane.tracked.channel.off('drain', done);
+      channel.off('drain', done);
+      channel.off('close', done);
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    lane.tracked.channel.once('drain', done);
+    channel.once('drain', done);
+    channel.once('close', done);
     signal?.addEventListener('abort', done, { once: true });
-    void lane.tracked.closed.then(done);
   });
 }
 
@@ -74,7 +80,7 @@ export class Publisher {
     this.opening ??= this.connection
       .confirmChannel()
       .then((tracked) => {
-        const lane: ConfirmLane = { tracked, inFlight: [] };
+        const lane: ConfirmLane = { tracked, inFlight: new Set() };
         tracked.channel.on('return', (message: Message) => markReturned(lane, message));
         this.lane = lane;
         return lane;
@@ -126,8 +132,7 @@ export class Publisher {
           body,
           publishOptions(message, entry.messageId),
           (error: unknown) => {
-            const at = lane.inFlight.indexOf(entry);
-            if (at !== -1) lane.inFlight.splice(at, 1);
+            lane.inFlight.delete(entry);
             receipts[index] =
               error === null
                 ? {
@@ -148,7 +153,7 @@ export class Publisher {
         unencodable = { index, error };
         break;
       }
-      lane.inFlight.push(entry);
+      lane.inFlight.add(entry);
       written += 1;
       pending += 1;
       if (!writable) await drained(lane, signal);
@@ -214,13 +219,16 @@ export class Publisher {
  * message, so the earliest unconfirmed message with the same route, id and body is the one.
  */
 function markReturned(lane: ConfirmLane, message: Message): void {
-  const entry = lane.inFlight.find(
-    (candidate) =>
+  for (const candidate of lane.inFlight) {
+    if (
       !candidate.returned &&
       candidate.exchange === message.fields.exchange &&
       candidate.routingKey === message.fields.routingKey &&
       candidate.messageId === message.properties.messageId &&
-      candidate.body.equals(message.content),
-  );
-  if (entry !== undefined) entry.returned = true;
+      candidate.body.equals(message.content)
+    ) {
+      candidate.returned = true;
+      return;
+    }
+  }
 }
