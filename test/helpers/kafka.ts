@@ -19,12 +19,32 @@ export const KAFKA_SASL_PORT = 9094;
 export const KAFKA_SASL_USER = { name: 'mq', password: 'mq-secret' };
 
 /** True when Kafka answers on 9092; otherwise a visible skip (or a failure under MQ_TEST_REQUIRE_BROKERS=1). */
-export function kafkaAvailable(): Promise<boolean> {
-  return brokerSuite({
+export async function kafkaAvailable(): Promise<boolean> {
+  const ready = await brokerSuite({
     broker: 'Kafka',
     probe: tcpProbe(KAFKA_HOST, KAFKA_PORT),
     howToStart: 'npm run brokers:up',
   });
+  if (ready) await warmGroupCoordinator();
+  return ready;
+}
+
+/**
+ * A broker started moments ago (as in CI) creates `__consumer_offsets` on the first group request
+ * and answers "coordinator not available" until it is ready; the first test to use a group would
+ * otherwise pay for that, within its own timeout.
+ */
+async function warmGroupCoordinator(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await (await kafkaAdmin()).describeGroups(['mq-test-warm-up']);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export function kafkaSpec(url = KAFKA_URL): KafkaSpec {
