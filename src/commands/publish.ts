@@ -26,6 +26,7 @@ import {
   type MessageOutputFlags,
 } from './shared/messages.js';
 import { startProgress } from '../io/progress.js';
+import { messageIdSequence } from '../message/message-ids.js';
 import { deadline, pause } from './shared/deadline.js';
 
 export interface PublishOptions {
@@ -173,6 +174,7 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   const headers: Headers = { ...(target.event?.headers ?? {}) };
   for (const [name, value] of opts.headers) headers[name] = value;
   const contentType = target.event?.contentType;
+  const nextMessageId = messageIdSequence();
   const messages = ready.map((message): OutboundMessage => {
     const key = opts.key ?? message.key;
     const isJson = message.json !== undefined;
@@ -181,7 +183,7 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
       ...(key === undefined ? {} : { key: Buffer.from(key, 'utf8') }),
       headers,
       properties: {
-        messageId: crypto.randomUUID(),
+        messageId: nextMessageId(),
         timestamp: Date.now(),
         deliveryMode: 2,
         ...((contentType ?? isJson) ? { contentType: contentType ?? 'application/json' } : {}),

@@ -58,13 +58,17 @@ export function headersToKafka(headers: Headers | undefined): IHeaders {
 }
 
 /** The record kafkajs sends; the timestamp is the publisher's, when it set one. */
-export function toKafkaMessage(message: OutboundMessage, partition: number): Message {
+export function toKafkaMessage(
+  message: OutboundMessage,
+  partition: number,
+  headers: IHeaders = headersToKafka(message.headers),
+): Message {
   const timestamp = message.properties?.timestamp;
   return {
     key: message.key === undefined ? null : asBuffer(message.key),
     value: asBuffer(message.body),
     partition,
-    headers: headersToKafka(message.headers),
+    headers,
     ...(timestamp === undefined ? {} : { timestamp: String(timestamp) }),
   };
 }

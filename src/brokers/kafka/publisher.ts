@@ -7,10 +7,10 @@
  * `unconfirmed`; kafkajs's retries are bounded (config.ts), so a send always ends.
  */
 import kafkajs from 'kafkajs';
-import type { Message, PartitionMetadata, RecordMetadata } from 'kafkajs';
+import type { IHeaders, Message, PartitionMetadata, RecordMetadata } from 'kafkajs';
 import { UnsupportedError, UsageError } from '../../errors.js';
 import type { OutboundMessage, PublishReceipt, Route } from '../types.js';
-import { recordId, toKafkaMessage } from './codec.js';
+import { headersToKafka, recordId, toKafkaMessage } from './codec.js';
 import type { KafkaConnection } from './connection.js';
 
 const { Partitioners } = kafkajs;
@@ -49,12 +49,19 @@ export class KafkaPublisher {
         `topic "${topic}" has no partition ${partition} (it has ${layout.length}: 0 to ${layout.length - 1})`,
       );
     }
-    const records = messages.map((message) => {
-      const draft = toKafkaMessage(message, 0);
+    // A publish run shares one header table among its messages: converted once, not per record.
+    const kafkaHeaders = new Map<OutboundMessage['headers'], IHeaders>();
+    const toRecord = (message: OutboundMessage): Message => {
+      let headers = kafkaHeaders.get(message.headers);
+      if (headers === undefined) {
+        headers = headersToKafka(message.headers);
+        kafkaHeaders.set(message.headers, headers);
+      }
+      const draft = toKafkaMessage(message, 0, headers);
       draft.partition =
         partition ?? this.partitioner({ topic, partitionMetadata: layout, message: draft });
       return draft;
-    });
+    };
     const receipts: PublishReceipt[] = [];
     const unconfirmed = (from: number) => {
       for (let i = from; i < messages.length; i += 1) {
@@ -66,12 +73,13 @@ export class KafkaPublisher {
       }
     };
     const producer = await this.connection.producer();
-    for (const [start, end] of batches(records)) {
+    // Records are made batch by batch, so a large run holds one batch of them at a time.
+    for (const [start, end] of batches(messages)) {
       if (signal?.aborted) {
         unconfirmed(start);
         break;
       }
-      const batch = records.slice(start, end);
+      const batch = messages.slice(start, end).map(toRecord);
       const sentAt = performance.now();
       let written: RecordMetadata[];
       try {
@@ -109,12 +117,18 @@ function idOf(message: OutboundMessage): string {
 }
 
 /** [start, end) index ranges of at most BATCH_RECORDS records and about BATCH_BYTES. */
-function batches(records: readonly Message[]): [number, number][] {
+function batches(messages: readonly OutboundMessage[]): [number, number][] {
   const ranges: [number, number][] = [];
+  const headerBytes = new Map<OutboundMessage['headers'], number>();
   let start = 0;
   let bytes = 0;
-  records.forEach((record, index) => {
-    const size = sizeOf(record);
+  messages.forEach((message, index) => {
+    let headers = headerBytes.get(message.headers);
+    if (headers === undefined) {
+      headers = headerSize(message.headers);
+      headerBytes.set(message.headers, headers);
+    }
+    const size = 64 + message.body.length + (message.key?.length ?? 0) + headers;
     if (index > start && (index - start >= BATCH_RECORDS || bytes + size > BATCH_BYTES)) {
       ranges.push([start, index]);
       start = index;
@@ -122,13 +136,13 @@ function batches(records: readonly Message[]): [number, number][] {
     }
     bytes += size;
   });
-  if (start < records.length) ranges.push([start, records.length]);
+  if (start < messages.length) ranges.push([start, messages.length]);
   return ranges;
 }
 
-function sizeOf(record: Message): number {
-  let size = 64 + (record.value?.length ?? 0) + (record.key?.length ?? 0);
-  for (const [key, value] of Object.entries(record.headers ?? {})) {
+function headerSize(headers: OutboundMessage['headers']): number {
+  let size = 0;
+  for (const [key, value] of Object.entries(headersToKafka(headers))) {
     for (const item of Array.isArray(value) ? value : [value])
       size += key.length + (item?.length ?? 0);
   }
