@@ -32,14 +32,22 @@ function toFieldValue(value: HeaderValue): unknown {
 }
 
 /** Object.fromEntries keeps a header named `__proto__` a header. */
-function toFieldTable(headers: Headers): Record<string, unknown> {
+/** A header table as amqplib encodes it; undefined for a message without headers. */
+export type AmqpHeaders = Record<string, unknown> | undefined;
+
+export function toFieldTable(headers: Headers | undefined): AmqpHeaders {
+  if (headers === undefined) return undefined;
   return Object.fromEntries(
     Object.entries(headers).map(([key, value]) => [key, toFieldValue(value)]),
   );
 }
 
 /** amqplib's publish options for a message: mandatory always, persistent unless told otherwise. */
-export function publishOptions(message: OutboundMessage, messageId: string): Options.Publish {
+export function publishOptions(
+  message: OutboundMessage,
+  messageId: string,
+  headers: AmqpHeaders = toFieldTable(message.headers),
+): Options.Publish {
   const properties = message.properties ?? {};
   return {
     mandatory: true,
@@ -58,7 +66,7 @@ export function publishOptions(message: OutboundMessage, messageId: string): Opt
       properties.timestamp === undefined
         ? undefined
         : Math.floor(properties.timestamp / MS_PER_SECOND),
-    headers: message.headers === undefined ? undefined : toFieldTable(message.headers),
+    headers,
   };
 }
 

@@ -17,7 +17,7 @@ import {
   type PublishReceipt,
 } from '../types.js';
 import { asBuffer } from '../bytes.js';
-import { publishOptions } from './codec.js';
+import { publishOptions, toFieldTable, type AmqpHeaders } from './codec.js';
 import type { AmqpConnection, TrackedChannel } from './connection.js';
 import { brokerText, NOT_FOUND, replyCode } from './failures.js';
 
@@ -118,11 +118,26 @@ export class Publisher {
     let unencodable: { index: number; error: unknown } | null = null;
     let written = 0;
 
-    for (const [index, message] of messages.entries()) {
-      await below(CONFIRM_WINDOW);
+    // A publish run shares one header table among its messages: encoded for amqplib once.
+    const fieldTables = new Map<OutboundMessage['headers'], AmqpHeaders>();
+    for (let index = 0; index < messages.length; index += 1) {
+      // Awaiting only when the window is full keeps the loop synchronous, and cheap, in between.
+      if (pending >= CONFIRM_WINDOW) await below(CONFIRM_WINDOW);
       if (signal?.aborted || !lane.tracked.isOpen) break;
+      const message = messages[index]!;
+      let headers = fieldTables.get(message.headers);
+      if (headers === undefined) {
+        headers = toFieldTable(message.headers);
+        fieldTables.set(message.headers, headers);
+      }
       const body = asBuffer(message.body);
-      const entry: InFlight = { ...target, messageId: messageIds[index]!, body, returned: false };
+      const entry: InFlight = {
+        exchange: target.exchange,
+        routingKey: target.routingKey,
+        messageId: messageIds[index]!,
+        body,
+        returned: false,
+      };
       const sentAt = performance.now();
       let writable: boolean;
       try {
@@ -130,7 +145,7 @@ export class Publisher {
           target.exchange,
           target.routingKey,
           body,
-          publishOptions(message, entry.messageId),
+          publishOptions(message, entry.messageId, headers),
           (error: unknown) => {
             lane.inFlight.delete(entry);
             receipts[index] =
