@@ -175,6 +175,9 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   for (const [name, value] of opts.headers) headers[name] = value;
   const contentType = target.event?.contentType;
   const nextMessageId = messageIdSequence();
+  // One stamp for the run, as all its messages are made at once: on Kafka, records of one batch
+  // with equal timestamps encode without per-record 64-bit arithmetic.
+  const timestamp = Date.now();
   const messages = ready.map((message): OutboundMessage => {
     const key = opts.key ?? message.key;
     const isJson = message.json !== undefined;
@@ -184,7 +187,7 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
       headers,
       properties: {
         messageId: nextMessageId(),
-        timestamp: Date.now(),
+        timestamp,
         deliveryMode: 2,
         ...((contentType ?? isJson) ? { contentType: contentType ?? 'application/json' } : {}),
       },
