@@ -91,7 +91,7 @@ export class Publisher {
     return this.opening;
   }
 
-  /** One receipt per message, in order; see BrokerAdapter.publish. */
+  /** One receipt per message written, in order; see BrokerAdapter.publish. */
   async publish(
     target: ExchangeTarget,
     messages: readonly OutboundMessage[],
