@@ -26,7 +26,6 @@ const common = {
   target: 'node20',
   external: Object.keys(manifest.dependencies).filter((name) => !BUNDLED.has(name)),
   sourcemap: true,
-  keepNames: false,
   minify: true,
   mainFields: ['module', 'main'],
   logLevel: 'warning',

@@ -112,9 +112,7 @@ export function createFactory(options: FactoryOptions = {}): Factory {
       opened.push(adapter);
       await adapter.connect();
       // Which node of several answered is worth a line: the others may be down.
-      if (choice.spec.kind === 'rabbitmq' && choice.spec.urls.length > 1 && adapter.connectedTo) {
-        io.notice(io.colors.dim(`connected to ${adapter.connectedTo}`));
-      }
+      if (adapter.connectedTo) io.notice(io.colors.dim(`connected to ${adapter.connectedTo}`));
       return adapter;
     }),
     async closeBrokers() {

@@ -259,8 +259,8 @@ export interface TopologyManagement {
 
 export interface BrokerAdapter {
   readonly kind: BrokerKind;
-  /** The node that answered, redacted, once connected (a RabbitMQ cluster's nodes are tried in
-   *  order), with the nodes passed over and why; absent where there is only one place to connect to. */
+  /** Where several places to connect to were given (a RabbitMQ cluster's nodes, tried in order):
+   *  the one that answered, redacted, with those passed over and why. Null or absent otherwise. */
   readonly connectedTo?: string | null;
   /** Connects, bounded by the connect timeout; a failure is a `ConnectError`. */
   connect(): Promise<void>;

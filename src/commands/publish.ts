@@ -163,7 +163,7 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
       : null,
   ]);
   const documents = await loadFixtures(opts.inputs, { stdin: f.io.in, cwd: f.cwd });
-  const keyField = spec.kind === 'kafka' && opts.key === undefined ? target.event?.key : undefined;
+  const keyField = spec.kind === 'kafka' && opts.key === undefined ? event?.key : undefined;
   const ready = await prepareMessages(documents, {
     repeat: opts.repeat,
     env: f.env,
@@ -171,9 +171,9 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
     ...(keyField ? { keyField } : {}),
   });
 
-  const headers: Headers = { ...(target.event?.headers ?? {}) };
+  const headers: Headers = { ...(event?.headers ?? {}) };
   for (const [name, value] of opts.headers) headers[name] = value;
-  const contentType = target.event?.contentType;
+  const contentType = event?.contentType;
   const nextMessageId = messageIdSequence();
   // One stamp for the run, as all its messages are made at once: on Kafka, records of one batch
   // with equal timestamps encode without per-record 64-bit arithmetic.

@@ -80,10 +80,6 @@ export class KafkaAdapter implements BrokerAdapter {
     yield* (await inspection()).tail(source, options);
   }
 
-  get connectedTo(): string | null {
-    return null;
-  }
-
   private connection(): Promise<KafkaConnection> {
     if (this.closed) return Promise.reject(new MqError('the Kafka connection is closed'));
     this.connecting ??= KafkaConnection.open(this.spec, this.connectTimeoutMs);

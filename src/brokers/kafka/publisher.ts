@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import type { IHeaders, Message, PartitionMetadata, RecordMetadata } from 'kafkajs';
 import { UnsupportedError, UsageError } from '../../errors.js';
 import type { OutboundMessage, PublishReceipt, Route } from '../types.js';
+import { oncePerHeaderTable } from '../header-tables.js';
 import { headersToKafka, recordId, toKafkaMessage } from './codec.js';
 import type { KafkaConnection } from './connection.js';
 
@@ -49,15 +50,12 @@ export class KafkaPublisher {
         `topic "${topic}" has no partition ${partition} (it has ${layout.length}: 0 to ${layout.length - 1})`,
       );
     }
-    // A publish run shares one header table among its messages: converted once, not per record.
-    const kafkaHeaders = new Map<OutboundMessage['headers'], IHeaders>();
+    const kafkaHeadersOf = oncePerHeaderTable((headers) => {
+      const converted = headersToKafka(headers);
+      return { headers: converted, size: sizeOfHeaders(converted) };
+    });
     const toRecord = (message: OutboundMessage): Message => {
-      let headers = kafkaHeaders.get(message.headers);
-      if (headers === undefined) {
-        headers = headersToKafka(message.headers);
-        kafkaHeaders.set(message.headers, headers);
-      }
-      const draft = toKafkaMessage(message, 0, headers);
+      const draft = toKafkaMessage(message, 0, kafkaHeadersOf(message.headers).headers);
       draft.partition =
         partition ?? this.partitioner({ topic, partitionMetadata: layout, message: draft });
       return draft;
@@ -74,7 +72,9 @@ export class KafkaPublisher {
     };
     const producer = await this.connection.producer();
     // Records are made batch by batch, so a large run holds one batch of them at a time.
-    for (const [start, end] of batches(messages)) {
+    const sizeOf = (message: OutboundMessage) =>
+      64 + message.body.length + (message.key?.length ?? 0) + kafkaHeadersOf(message.headers).size;
+    for (const [start, end] of batches(messages, sizeOf)) {
       if (signal?.aborted) {
         unconfirmed(start);
         break;
@@ -117,18 +117,15 @@ function idOf(message: OutboundMessage): string {
 }
 
 /** [start, end) index ranges of at most BATCH_RECORDS records and about BATCH_BYTES. */
-function batches(messages: readonly OutboundMessage[]): [number, number][] {
+function batches(
+  messages: readonly OutboundMessage[],
+  sizeOf: (message: OutboundMessage) => number,
+): [number, number][] {
   const ranges: [number, number][] = [];
-  const headerBytes = new Map<OutboundMessage['headers'], number>();
   let start = 0;
   let bytes = 0;
   messages.forEach((message, index) => {
-    let headers = headerBytes.get(message.headers);
-    if (headers === undefined) {
-      headers = headerSize(message.headers);
-      headerBytes.set(message.headers, headers);
-    }
-    const size = 64 + message.body.length + (message.key?.length ?? 0) + headers;
+    const size = sizeOf(message);
     if (index > start && (index - start >= BATCH_RECORDS || bytes + size > BATCH_BYTES)) {
       ranges.push([start, index]);
       start = index;
@@ -140,9 +137,9 @@ function batches(messages: readonly OutboundMessage[]): [number, number][] {
   return ranges;
 }
 
-function headerSize(headers: OutboundMessage['headers']): number {
+function sizeOfHeaders(headers: IHeaders): number {
   let size = 0;
-  for (const [key, value] of Object.entries(headersToKafka(headers))) {
+  for (const [key, value] of Object.entries(headers)) {
     for (const item of Array.isArray(value) ? value : [value])
       size += key.length + (item?.length ?? 0);
   }

@@ -78,9 +78,9 @@ export class RabbitMqAdapter implements BrokerAdapter {
     this.topology = new RabbitMqTopology(connection, this.management);
   }
 
-  /** The node that answered (`amqp://host:5672`) and any passed over, null until connected. */
+  /** With several nodes: the one that answered (`amqp://host:5672`) and any passed over. */
   get connectedTo(): string | null {
-    return this.connected?.describeFailover ?? null;
+    return this.spec.urls.length > 1 ? (this.connected?.describeFailover ?? null) : null;
   }
 
   private connection(): Promise<AmqpConnection> {

@@ -17,7 +17,8 @@ import {
   type PublishReceipt,
 } from '../types.js';
 import { asBuffer } from '../bytes.js';
-import { publishOptions, toFieldTable, type AmqpHeaders } from './codec.js';
+import { oncePerHeaderTable } from '../header-tables.js';
+import { publishOptions, toFieldTable } from './codec.js';
 import type { AmqpConnection, TrackedChannel } from './connection.js';
 import { brokerText, NOT_FOUND, replyCode } from './failures.js';
 
@@ -118,18 +119,12 @@ export class Publisher {
     let unencodable: { index: number; error: unknown } | null = null;
     let written = 0;
 
-    // A publish run shares one header table among its messages: encoded for amqplib once.
-    const fieldTables = new Map<OutboundMessage['headers'], AmqpHeaders>();
+    const fieldTableOf = oncePerHeaderTable(toFieldTable);
     for (let index = 0; index < messages.length; index += 1) {
       // Awaiting only when the window is full keeps the loop synchronous, and cheap, in between.
       if (pending >= CONFIRM_WINDOW) await below(CONFIRM_WINDOW);
       if (signal?.aborted || !lane.tracked.isOpen) break;
       const message = messages[index]!;
-      let headers = fieldTables.get(message.headers);
-      if (headers === undefined) {
-        headers = toFieldTable(message.headers);
-        fieldTables.set(message.headers, headers);
-      }
       const body = asBuffer(message.body);
       const entry: InFlight = {
         exchange: target.exchange,
@@ -145,7 +140,7 @@ export class Publisher {
           target.exchange,
           target.routingKey,
           body,
-          publishOptions(message, entry.messageId, headers),
+          publishOptions(message, entry.messageId, fieldTableOf(message.headers)),
           (error: unknown) => {
             lane.inFlight.delete(entry);
             receipts[index] =
