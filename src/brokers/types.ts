@@ -7,6 +7,7 @@
  * optional member, so the type checker makes a command check for it (`requireCapability`).
  */
 import { PartialError, UnsupportedError, type MqErrorOptions } from '../errors.js';
+import type { TopologySnapshot } from '../config/topology-export.js';
 import type { Topology } from '../config/topology.js';
 import type { BrokerKind, DeathRecord, TypedHeader } from '../message/envelope.js';
 
@@ -255,6 +256,8 @@ export interface TopologyManagement {
   plan(topology: Topology): Promise<TopologyChange[]>;
   /** Creates what is missing, idempotently. A conflict changes nothing and is a `RefusedError` naming it. */
   apply(topology: Topology): Promise<TopologyChange[]>;
+  /** What the broker holds now, for `mq topology export`: its built-in objects left in. */
+  export(): Promise<TopologySnapshot>;
 }
 
 export interface BrokerAdapter {

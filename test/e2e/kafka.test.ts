@@ -4,7 +4,7 @@
  * here has a unique id), and topics of the tests' own, `mq-e2e-<uuid>`, deleted at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,33 @@ describe.runIf(ready)('Kafka, through the CLI', () => {
     const plan = await mq('topology', 'plan', '--json');
     expect(plan).toMatchObject({ code: 0 });
     expect(JSON.parse(plan.stdout)).toEqual([
+      { action: 'unchanged', kind: 'topic', name: 'order-events', detail: null },
+      { action: 'unchanged', kind: 'topic', name: 'order-events-dlt', detail: null },
+    ]);
+  });
+
+  it('exports its topics as a project file, the dead-letter topic folded in, that plan finds unchanged', async () => {
+    const exported = await mq('topology', 'export');
+    expect(exported.code).toBe(0);
+    const project = JSON.parse(exported.stdout) as { exchanges: []; topics: { name: string }[] };
+    expect(project.exchanges).toEqual([]);
+    expect(project.topics.find((t) => t.name === 'order-events')).toEqual({
+      name: 'order-events',
+      partitions: 3,
+      retention: '7d',
+      deadLetterTopic: 'order-events-dlt',
+    });
+    expect(project.topics.map((t) => t.name)).not.toContain('order-events-dlt');
+    expect(project.topics.map((t) => t.name)).not.toContain('__consumer_offsets');
+
+    const file = join(mkdtempSync(join(tmpdir(), 'mq-export-')), 'exported.json');
+    writeFileSync(file, exported.stdout);
+    const plan = await mq('--config', file, 'topology', 'plan', '--json');
+    expect(plan.code).toBe(0);
+    const changes = JSON.parse(plan.stdout) as { action: string; name: string }[];
+    // Other suites create and delete topics meanwhile: one deleted since is a create, never a conflict.
+    expect(changes.filter((c) => c.action === 'conflict')).toEqual([]);
+    expect(changes.filter((c) => c.name.startsWith('order-events'))).toEqual([
       { action: 'unchanged', kind: 'topic', name: 'order-events', detail: null },
       { action: 'unchanged', kind: 'topic', name: 'order-events-dlt', detail: null },
     ]);

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq, startMq } from '../helpers/cli.js';
 
@@ -212,6 +215,24 @@ describe('the embedded local broker, through the CLI', () => {
         (change) => change.action === 'unchanged',
       ),
     ).toBe(true);
+  });
+
+  it('exports its topology as a project file that declares the same, with nothing to warn about', async () => {
+    const env = isolatedEnv();
+    const exported = await runMq(['topology', 'export'], { env });
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toBe('exported 1 exchange(s), 3 queue(s), 0 topic(s)\n');
+    const project = JSON.parse(exported.stdout) as { queues: unknown[] };
+    const repository = JSON.parse(readFileSync('mq.config.json', 'utf8')) as { queues: unknown[] };
+    expect(project.queues).toEqual(repository.queues);
+
+    const file = join(mkdtempSync(join(tmpdir(), 'mq-export-')), 'mq.config.json');
+    writeFileSync(file, exported.stdout);
+    const plan = await runMq(['--config', file, 'topology', 'plan', '--json'], { env });
+    expect(plan.code).toBe(0);
+    const changes = JSON.parse(plan.stdout) as { action: string }[];
+    expect(changes).toHaveLength(14);
+    expect(changes.every((change) => change.action === 'unchanged')).toBe(true);
   });
 
   it('reports an unroutable publish with exit 4', async () => {

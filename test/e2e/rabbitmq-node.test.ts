@@ -297,6 +297,20 @@ describe.runIf(available)('mq against a RabbitMQ node of its own (mqfault@localh
       expect(jsonError.code).toBe('unsupported');
     });
 
+    it('topology export exits 1 and says how to enable the plugin', async () => {
+      const failed = await mq([...direct(), 'topology', 'export']);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toBe('');
+      expect(lines(failed.stderr)).toEqual([
+        `error: mq topology export needs the RabbitMQ management API, and nothing answers at ${node().managementUrl} (ECONNREFUSED)`,
+        expect.stringContaining('rabbitmq-plugins enable rabbitmq_management'),
+      ]);
+      expectNoPassword(failed);
+      const json = await mq([...direct(), 'topology', 'export', '--json']);
+      expect(json.code).toBe(1);
+      expect((JSON.parse(json.stderr) as JsonError).error.code).toBe('unsupported');
+    });
+
     it('peek refuses a queue whose type nothing tells (exit 2) and spends no delivery', async () => {
       const { connection, channel } = await openChannel(node().amqpUrl());
       try {

@@ -3,6 +3,9 @@
  * repository's topology (mq.config.json) applied by `mq topology apply`. Each test starts from
  * empty queues.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq, startMq, type CliResult } from '../helpers/cli.js';
 import {
@@ -98,6 +101,90 @@ describe.runIf(ready)('RabbitMQ, through the CLI', () => {
     await publishOnce();
     for (const queue of SERVICE_QUEUES) expect(await readyCount(queue)).toBe(1);
     for (const queue of SERVICE_QUEUES) expect(await readyCount(`${queue}.dlq`)).toBe(0);
+  });
+
+  it('exports the live topology as a project file that plan finds unchanged', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mq-export-')), 'exported.json');
+    const exported = await mq('topology', 'export', '--output', file);
+    expect(exported).toMatchObject({ code: 0, stdout: '' });
+    expect(exported.stderr).toMatch(/^exported 1 exchange\(s\), 4 queue\(s\), 0 topic\(s\) to /m);
+    const project = JSON.parse(readFileSync(file, 'utf8')) as {
+      exchanges: unknown[];
+      queues: { name: string }[];
+    };
+    expect(project.exchanges).toEqual([{ name: 'order_events', type: 'topic' }]);
+    expect(project.queues.find((q) => q.name === 'email_service_queue')).toEqual({
+      name: 'email_service_queue',
+      type: 'quorum',
+      bindings: [{ exchange: 'order_events', pattern: 'order.*' }],
+      maxDeliveries: 3,
+      deadLetterQueue: 'email_service_queue.dlq',
+    });
+    expect(project.queues.map((q) => q.name).sort()).toEqual(
+      [AUDIT_QUEUE, ...SERVICE_QUEUES].sort(),
+    );
+
+    const plan = await mq('--config', file, 'topology', 'plan', '--json');
+    expect(plan.code).toBe(0);
+    const changes = JSON.parse(plan.stdout) as { action: string; kind: string; name: string }[];
+    expect(changes.filter((c) => c.action !== 'unchanged')).toEqual([]);
+    // The dead-letter exchange, DLQs and their bindings come back from deadLetterQueue.
+    expect(changes).toContainEqual(
+      expect.objectContaining({ kind: 'exchange', name: 'order_events.dlx' }),
+    );
+    expect(changes.filter((c) => c.kind === 'queue')).toHaveLength(7);
+
+    const again = await mq('topology', 'export', '--output', file);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists; nothing was written/);
+    expect(await mq('topology', 'export', '--output', file, '--force')).toMatchObject({ code: 0 });
+  });
+
+  it('exports what a project file cannot say with a warning naming it, exit 0', async () => {
+    const odd = await createVhost();
+    try {
+      const path = (kind: string, name: string) =>
+        `/api/${kind}/${encodeURIComponent(odd)}/${encodeURIComponent(name)}`;
+      await management('PUT', path('exchanges', 'in'), { type: 'topic', durable: true });
+      await management('PUT', path('exchanges', 'copy'), { type: 'fanout', durable: true });
+      await management('PUT', path('queues', 'bounded'), {
+        durable: true,
+        arguments: { 'x-max-length': 10, 'x-overflow': 'reject-publish' },
+      });
+      const bindings = `/api/bindings/${encodeURIComponent(odd)}`;
+      await management('POST', `${bindings}/e/in/q/bounded`, { routing_key: 'a.*' });
+      await management('POST', `${bindings}/e/in/e/copy`, { routing_key: '#' });
+
+      const exported = await runMq(['--broker', brokerUrl(odd), 'topology', 'export'], { env });
+      expect(exported.code).toBe(0);
+      expect(JSON.parse(exported.stdout)).toEqual({
+        exchanges: [
+          { name: 'copy', type: 'fanout' },
+          { name: 'in', type: 'topic' },
+        ],
+        queues: [
+          { name: 'bounded', type: 'classic', bindings: [{ exchange: 'in', pattern: 'a.*' }] },
+        ],
+        topics: [],
+        events: {},
+      });
+      expect(exported.stderr).toMatch(
+        /^warning: binding in -> copy \(#\) binds an exchange to an exchange, which mq.config.json cannot declare; left out$/m,
+      );
+      expect(exported.stderr).toMatch(
+        /^warning: queue "bounded": x-max-length, x-overflow cannot be declared in mq.config.json; left out \(topology plan will show the difference\)$/m,
+      );
+      expect(exported.stderr).toMatch(/\(2 warning\(s\) above\)$/m);
+
+      const json = await runMq(
+        ['--broker', brokerUrl(odd), 'topology', 'export', '--json', '--fields', 'warnings'],
+        { env },
+      );
+      expect(json).toMatchObject({ code: 0, stderr: '' });
+      expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toHaveLength(2);
+    } finally {
+      await deleteVhost(odd);
+    }
   });
 
   it('leaves a classic queue unchanged after five peeks', async () => {

@@ -134,6 +134,17 @@ export class KafkaConnection {
     }
   }
 
+  /** How many partitions each topic has, in one metadata request. */
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    if (topics.length === 0) return new Map();
+    try {
+      const metadata = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+      return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    } catch (error) {
+      throw this.failure(error, 'reading topic metadata');
+    }
+  }
+
   async offsets(topic: string): Promise<PartitionOffsets[]> {
     try {
       const offsets = await this.admin.fetchTopicOffsets(topic);

@@ -59,7 +59,8 @@ export class KafkaAdapter implements BrokerAdapter {
     // Each capability connects on first use, through the same client.
     const inspection = async () =>
       (this.inspector ??= new KafkaInspection(await this.connection(), deadLetters));
-    const topology = async () => (this.topologist ??= new KafkaTopology(await this.connection()));
+    const topology = async () =>
+      (this.topologist ??= new KafkaTopology(await this.connection(), await inspection()));
     this.inspection = {
       peek: async (source, options) => (await inspection()).peek(source, options),
       tail: (source, options) => this.tail(inspection, source, options),
@@ -69,6 +70,7 @@ export class KafkaAdapter implements BrokerAdapter {
     this.topology = {
       plan: async (declared) => (await topology()).plan(declared),
       apply: async (declared) => (await topology()).apply(declared),
+      export: async () => (await topology()).export(),
     };
   }
 

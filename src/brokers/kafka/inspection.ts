@@ -3,6 +3,7 @@
  * describe (partitions, offsets, configuration). Nothing here commits an offset or creates a topic.
  */
 import kafkajs from 'kafkajs';
+import type { TopicDeclaration } from '../../config/topology.js';
 import { UsageError } from '../../errors.js';
 import { globToRegExp } from '../matching.js';
 import type {
@@ -170,8 +171,34 @@ export class KafkaInspection implements Inspection {
     return CONVENTIONAL_DLQ_SUFFIXES.map((s) => `${topic}${s}`).find((t) => topics.has(t)) ?? null;
   }
 
-  /** Per topic, its configuration entries set on the topic (not broker defaults), plus retention.ms. */
-  private async configs(topics: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  /**
+   * Every topic but Kafka's own, as a project file would declare it: retention only where the topic
+   * sets its own, each dead-letter topic named as `describe` pairs it.
+   */
+  async topicDeclarations(): Promise<TopicDeclaration[]> {
+    const all = await this.connection.topicNames();
+    const names = all.filter((name) => !INTERNAL.test(name)).sort();
+    const [configs, partitionCounts] = await Promise.all([
+      this.configs(names, []),
+      this.connection.partitionCounts(names),
+    ]);
+    const topics = new Set(all);
+    return names.map((name) => {
+      const retention = configs.get(name)?.['retention.ms'];
+      return {
+        name,
+        partitions: partitionCounts.get(name) ?? 1,
+        retentionMs: retention === undefined ? null : Number(retention),
+        deadLetterTopic: this.deadLetterTopic(name, topics),
+      };
+    });
+  }
+
+  /** Per topic, its configuration entries set on the topic (not broker defaults), plus `inherited` ones. */
+  private async configs(
+    topics: readonly string[],
+    inherited: readonly string[] = ['retention.ms'],
+  ): Promise<Map<string, Record<string, string>>> {
     const found = new Map<string, Record<string, string>>();
     if (topics.length === 0) return found;
     try {
@@ -183,7 +210,7 @@ export class KafkaInspection implements Inspection {
         const entries: Record<string, string> = {};
         for (const entry of resource.configEntries) {
           if (entry.configValue === null || entry.isSensitive) continue;
-          if (Number(entry.configSource) === TOPIC_CONFIG || entry.configName === 'retention.ms') {
+          if (Number(entry.configSource) === TOPIC_CONFIG || inherited.includes(entry.configName)) {
             entries[entry.configName] = entry.configValue;
           }
         }

@@ -3,15 +3,26 @@
  * exchanges, queues and bindings of the same file belong to the queue brokers and are left out. An
  * existing topic with other partitions or retention is a conflict: apply changes nothing then.
  */
+import type { TopologySnapshot } from '../../config/topology-export.js';
 import type { Topology, TopicDeclaration } from '../../config/topology.js';
 import { RefusedError } from '../../errors.js';
 import { change, describeConflicts } from '../topology-plan.js';
 import type { TopologyChange, TopologyManagement } from '../types.js';
 import type { KafkaConnection } from './connection.js';
+import type { KafkaInspection } from './inspection.js';
 import kafkajs from 'kafkajs';
 
 export class KafkaTopology implements TopologyManagement {
-  constructor(private readonly connection: KafkaConnection) {}
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly inspection: KafkaInspection,
+  ) {}
+
+  /** Topics only: Kafka has no exchanges, queues or bindings. */
+  async export(): Promise<TopologySnapshot> {
+    const topics = await this.inspection.topicDeclarations();
+    return { exchanges: [], queues: [], bindings: [], topics };
+  }
 
   async plan(topology: Topology): Promise<TopologyChange[]> {
     const existing = new Set(await this.connection.topicNames());

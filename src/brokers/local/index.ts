@@ -157,6 +157,7 @@ export class LocalAdapter implements BrokerAdapter {
     this.topology = {
       plan: (topology) => attempt(() => this.open().plan(topology)),
       apply: (topology) => attempt(() => this.open().apply(topology)),
+      export: () => attempt(() => this.open().snapshot()),
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Statement, Transaction as SqliteTransaction } from 'better-sqlite3';
+import type { TopologySnapshot } from '../../config/topology-export.js';
 import type { QueueArguments, Topology } from '../../config/topology.js';
 import { NotFoundError, RefusedError } from '../../errors.js';
 import { didYouMean } from '../../message/suggest.js';
@@ -160,6 +161,50 @@ export class LocalStore {
 
   plan(topology: Topology): TopologyChange[] {
     return planTopology(topology, this.live);
+  }
+
+  /** Every exchange, queue and binding in the order they were declared, for `mq topology export`. */
+  snapshot(): TopologySnapshot {
+    const exchanges = this.sql(
+      'SELECT name, type, durable FROM exchanges ORDER BY rowid',
+    ).all() as {
+      name: string;
+      type: string;
+      durable: number;
+    }[];
+    const queues = this.sql('SELECT name, arguments FROM queues ORDER BY rowid').all() as Pick<
+      QueueRow,
+      'name' | 'arguments'
+    >[];
+    const bindings = this.sql(
+      'SELECT exchange, queue, routing_key FROM bindings ORDER BY queue, rowid',
+    ).all() as { exchange: string; queue: string; routing_key: string }[];
+    return {
+      exchanges: exchanges.map((row) => ({
+        name: row.name,
+        type: row.type,
+        durable: row.durable === 1,
+        autoDelete: false,
+        internal: false,
+        arguments: {},
+      })),
+      queues: queues.map((row) => ({
+        name: row.name,
+        arguments: JSON.parse(row.arguments) as Record<string, unknown>,
+        durable: true,
+        exclusive: false,
+        autoDelete: false,
+        policy: {},
+      })),
+      bindings: bindings.map((row) => ({
+        exchange: row.exchange,
+        destination: row.queue,
+        destinationType: 'queue',
+        routingKey: row.routing_key,
+        arguments: {},
+      })),
+      topics: [],
+    };
   }
 
   /** Creates what is missing in one transaction; any conflict refuses the lot. */

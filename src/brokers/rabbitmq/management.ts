@@ -13,6 +13,8 @@ export interface ManagedQueue {
   name: string;
   type: QueueType;
   durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
   arguments: Record<string, unknown>;
   /** What a policy sets (`delivery-limit`, `dead-letter-exchange`…), by the policy's key names. */
   policy: Record<string, unknown>;
@@ -25,6 +27,9 @@ export interface ManagedExchange {
   name: string;
   type: string;
   durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: Record<string, unknown>;
 }
 
 export interface ManagedBinding {
@@ -41,11 +46,22 @@ interface RawQueue {
   name: string;
   type?: string;
   durable?: boolean;
+  exclusive?: boolean;
+  auto_delete?: boolean;
   arguments?: Record<string, unknown>;
   effective_policy_definition?: Record<string, unknown> | [];
   messages_ready?: number;
   messages_unacknowledged?: number;
   consumers?: number;
+}
+
+interface RawExchange {
+  name: string;
+  type: string;
+  durable: boolean;
+  auto_delete?: boolean;
+  internal?: boolean;
+  arguments?: Record<string, unknown>;
 }
 
 interface RawBinding {
@@ -65,6 +81,8 @@ const QUEUE_COLUMNS = [
   'name',
   'type',
   'durable',
+  'exclusive',
+  'auto_delete',
   'arguments',
   'effective_policy_definition',
   'messages_ready',
@@ -94,12 +112,25 @@ function toQueue(raw: RawQueue): ManagedQueue {
     name: raw.name,
     type,
     durable: raw.durable ?? true,
+    exclusive: raw.exclusive ?? false,
+    autoDelete: raw.auto_delete ?? false,
     arguments: raw.arguments ?? {},
     // The API writes an empty policy as [] rather than {}.
     policy: Array.isArray(policy) || policy === undefined ? {} : policy,
     messagesReady: raw.messages_ready ?? null,
     messagesUnacknowledged: raw.messages_unacknowledged ?? null,
     consumers: raw.consumers ?? null,
+  };
+}
+
+function toExchange(raw: RawExchange): ManagedExchange {
+  return {
+    name: raw.name,
+    type: raw.type,
+    durable: raw.durable,
+    autoDelete: raw.auto_delete ?? false,
+    internal: raw.internal ?? false,
+    arguments: raw.arguments ?? {},
   };
 }
 
@@ -252,16 +283,14 @@ export class ManagementApi {
   }
 
   async exchange(name: string): Promise<ManagedExchange | null> {
-    const raw = await this.get<ManagedExchange>(
-      `/api/exchanges/${this.vhostPath}${this.path(name)}`,
-    );
-    return raw === null ? null : { name: raw.name, type: raw.type, durable: raw.durable };
+    const raw = await this.get<RawExchange>(`/api/exchanges/${this.vhostPath}${this.path(name)}`);
+    return raw === null ? null : toExchange(raw);
   }
 
   async exchanges(): Promise<ManagedExchange[]> {
-    const raw = await this.get<ManagedExchange[]>(
-      `/api/exchanges/${this.vhostPath}?columns=name,type,durable`,
+    const raw = await this.get<RawExchange[]>(
+      `/api/exchanges/${this.vhostPath}?columns=name,type,durable,auto_delete,internal,arguments`,
     );
-    return (raw ?? []).map((e) => ({ name: e.name, type: e.type, durable: e.durable }));
+    return (raw ?? []).map(toExchange);
   }
 }

@@ -15,6 +15,7 @@ import type {
   QueueDeclaration,
   Topology,
 } from '../../config/topology.js';
+import type { TopologySnapshot } from '../../config/topology-export.js';
 import { RefusedError } from '../../errors.js';
 import { argumentDifferences, bindingName, change, describeConflicts } from '../topology-plan.js';
 import type { TopologyChange, TopologyManagement } from '../types.js';
@@ -136,6 +137,35 @@ export class RabbitMqTopology implements TopologyManagement {
       throw asMqError(error, 'declaring the topology');
     }
     return changes;
+  }
+
+  /** Needs the management API: nothing else lists exchanges, queues and bindings. */
+  async export(): Promise<TopologySnapshot> {
+    await this.management.require('mq topology export');
+    const [exchanges, queues, bindings] = await Promise.all([
+      this.management.exchanges(),
+      this.management.queues(),
+      this.management.bindings(),
+    ]);
+    return {
+      exchanges,
+      queues: queues.map((queue) => ({
+        name: queue.name,
+        arguments: { ...queue.arguments, 'x-queue-type': queue.type },
+        durable: queue.durable,
+        exclusive: queue.exclusive,
+        autoDelete: queue.autoDelete,
+        policy: queue.policy,
+      })),
+      bindings: bindings.map((binding) => ({
+        exchange: binding.source,
+        destination: binding.destination,
+        destinationType: binding.destinationType,
+        routingKey: binding.routingKey,
+        arguments: binding.arguments,
+      })),
+      topics: [],
+    };
   }
 
   private async planFromManagement(topology: Topology): Promise<TopologyChange[]> {

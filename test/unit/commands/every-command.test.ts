@@ -30,6 +30,7 @@ describe('every command', () => {
         'describe',
         'context add',
         'topology plan',
+        'topology export',
         'help',
       ]),
     );

@@ -19,6 +19,8 @@ function queue(overrides: Partial<ManagedQueue> = {}): ManagedQueue {
     name: 'q',
     type: 'quorum',
     durable: true,
+    exclusive: false,
+    autoDelete: false,
     arguments: {},
     policy: {},
     messagesReady: null,
@@ -74,9 +76,30 @@ describe('a queue settings from its arguments and policy', () => {
 
 describe('the dead-letter queue of a queue', () => {
   const exchanges: ManagedExchange[] = [
-    { name: 'orders.dlx', type: 'direct', durable: true },
-    { name: 'all.dlx', type: 'fanout', durable: true },
-    { name: 'topic.dlx', type: 'topic', durable: true },
+    {
+      name: 'orders.dlx',
+      type: 'direct',
+      durable: true,
+      autoDelete: false,
+      internal: false,
+      arguments: {},
+    },
+    {
+      name: 'all.dlx',
+      type: 'fanout',
+      durable: true,
+      autoDelete: false,
+      internal: false,
+      arguments: {},
+    },
+    {
+      name: 'topic.dlx',
+      type: 'topic',
+      durable: true,
+      autoDelete: false,
+      internal: false,
+      arguments: {},
+    },
   ];
   const settings = (exchange: string | null, key: string | null) => ({
     deadLetterExchange: exchange,

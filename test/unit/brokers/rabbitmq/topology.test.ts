@@ -8,6 +8,8 @@ function live(overrides: Partial<ManagedQueue> = {}): ManagedQueue {
     name: 'email_service_queue',
     type: 'quorum',
     durable: true,
+    exclusive: false,
+    autoDelete: false,
     arguments: {
       'x-queue-type': 'quorum',
       'x-delivery-limit': 2,
