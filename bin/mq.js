@@ -8,7 +8,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${require('../package.json').version}\n`);
 } else {
   // exitCode, not exit(): lets piped stdout drain. run() turns every error into an exit code.
-  void require('../dist/main.cjs')
+  void require('./load-cli.js')()
     .run(process.argv)
     .then((code) => {
       process.exitCode = code;

@@ -37,6 +37,9 @@ await Promise.all([
     format: 'cjs',
     entryPoints: ['src/main.ts'],
     outfile: `${outdir}main.cjs`,
+    // import() becomes require() (of ES modules too, Node >= 20.19): bin/load-cli.js runs the bundle
+    // from a code-cached vm.Script, where Node 20 has no import() without an experimental flag.
+    supported: { 'dynamic-import': false },
     // src/paths.ts finds the package from import.meta.url; in CommonJS that is the file's own URL.
     define: { 'import.meta.url': '__mqFileUrl' },
     banner: { js: "const __mqFileUrl = require('node:url').pathToFileURL(__filename).href;" },

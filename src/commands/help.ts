@@ -84,6 +84,15 @@ const ENVIRONMENT: ReferencePage = {
     },
     { name: 'XDG_CONFIG_HOME', meaning: 'base directory for the user config' },
     { name: 'XDG_DATA_HOME', meaning: 'base directory for the embedded broker' },
+    {
+      name: 'XDG_CACHE_HOME',
+      meaning:
+        "base directory for mq's compiled-code cache (default ~/.cache; the cache is $XDG_CACHE_HOME/mq/compile-cache)",
+    },
+    {
+      name: 'NODE_DISABLE_COMPILE_CACHE',
+      meaning: 'set to 1 to compile mq afresh on every start instead of using the cache',
+    },
   ],
   notes: `Broker choice, first that applies: --broker, --context, MQ_BROKER, MQ_CONTEXT,
 the current context of the user config, the embedded local broker.

@@ -333,22 +333,26 @@ async function send(
 }
 
 function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number, route: Route) {
-  const latencies = receipts
-    .flatMap((r) => (r.confirmLatencyMs === null ? [] : [r.confirmLatencyMs]))
-    .sort((a, b) => a - b);
+  // Once per message of the run: a typed array sorts numbers without a comparator call each.
+  const latencies = new Float64Array(receipts.length);
+  let measured = 0;
+  for (const receipt of receipts) {
+    if (receipt.confirmLatencyMs !== null) latencies[measured++] = receipt.confirmLatencyMs;
+  }
+  const sorted = latencies.subarray(0, measured).sort();
   const percentile = (p: number) =>
-    latencies.length === 0
+    measured === 0
       ? null
-      : Math.round(
-          latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10,
-        ) / 10;
-  const positions = (status: PublishReceipt['status']) =>
-    receipts.flatMap((r, index) =>
-      r.status === status ? [{ index, messageId: r.messageId }] : [],
-    );
-  const confirmed = receipts.filter((r) => r.status === 'confirmed').length;
-  const unroutableMessages = positions('unroutable');
-  const unconfirmedMessages = positions('unconfirmed');
+      : Math.round(sorted[Math.min(measured - 1, Math.floor(p * measured))]! * 10) / 10;
+  let confirmed = 0;
+  const unroutableMessages: { index: number; messageId: string }[] = [];
+  const unconfirmedMessages: { index: number; messageId: string }[] = [];
+  receipts.forEach((receipt, index) => {
+    if (receipt.status === 'confirmed') confirmed += 1;
+    else if (receipt.status === 'unroutable')
+      unroutableMessages.push({ index, messageId: receipt.messageId });
+    else unconfirmedMessages.push({ index, messageId: receipt.messageId });
+  });
   return {
     route,
     total,
