@@ -3,6 +3,7 @@ import {
   PublishStopped,
   type Headers,
   type InboundMessage,
+  type MessageProperties,
   type OutboundMessage,
   type PublishReceipt,
   type Route,
@@ -181,17 +182,16 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   const messages = ready.map((message): OutboundMessage => {
     const key = opts.key ?? message.key;
     const isJson = message.json !== undefined;
-    return {
-      body: message.body,
-      ...(key === undefined ? {} : { key: Buffer.from(key, 'utf8') }),
-      headers,
-      properties: {
-        messageId: nextMessageId(),
-        timestamp,
-        deliveryMode: 2,
-        ...((contentType ?? isJson) ? { contentType: contentType ?? 'application/json' } : {}),
-      },
+    // Assigned rather than spread: this runs once per message of a --repeat run.
+    const properties: MessageProperties = {
+      messageId: nextMessageId(),
+      timestamp,
+      deliveryMode: 2,
     };
+    if (contentType ?? isJson) properties.contentType = contentType ?? 'application/json';
+    const outbound: OutboundMessage = { body: message.body, headers, properties };
+    if (key !== undefined) outbound.key = Buffer.from(key, 'utf8');
+    return outbound;
   });
 
   if (opts.dryRun) {
@@ -271,17 +271,20 @@ async function send(
       const batchStart = performance.now();
       const before = receipts.length;
       try {
-        receipts.push(
-          ...(await broker.publish(route, batch, {
-            signal: stop.signal,
-            onProgress: (settled) => progress.update(before + settled),
-          })),
-        );
+        const published = await broker.publish(route, batch, {
+          signal: stop.signal,
+          onProgress: (settled) => progress.update(before + settled),
+        });
+        // One by one: push(...published) overflows the stack past ~120,000 receipts.
+        for (const receipt of published) receipts.push(receipt);
       } catch (error) {
         // Before anything was sent the error stands alone; after, the summary must still say
         // what was confirmed.
-        if (error instanceof PublishStopped) receipts.push(...error.receipts);
-        else if (receipts.length === 0 || !(error instanceof MqError)) throw error;
+        if (error instanceof PublishStopped) {
+          for (const receipt of error.receipts) receipts.push(receipt);
+        } else if (receipts.length === 0 || !(error instanceof MqError)) {
+          throw error;
+        }
         stoppedBy = error;
         break;
       }

@@ -240,6 +240,21 @@ describe.runIf(ready)('Kafka, through the CLI', () => {
     ]);
   });
 
+  it('publishes an NDJSON file of 130,000 lines, more than a call can take as arguments', async () => {
+    const name = await topic();
+    const file = join(mkdtempSync(join(tmpdir(), 'mq-e2e-')), 'many.ndjson');
+    writeFileSync(file, Array.from({ length: 130_000 }, (_, n) => `{"n":${n}}\n`).join(''));
+    const published = await mq('publish', 'bench', file, '--topic', name, '--json');
+    expect(published.code).toBe(0);
+    expect(JSON.parse(published.stdout)).toMatchObject({
+      total: 130_000,
+      confirmed: 130_000,
+      notSent: 0,
+    });
+    const described = await mq('describe', name, '--json');
+    expect(JSON.parse(described.stdout)).toMatchObject({ ready: 130_000 });
+  });
+
   it('exits 1 on a missing topic and creates nothing', async () => {
     const missing = `mq-e2e-missing-${randomUUID()}`;
     const tail = await mq('tail', missing, '--timeout', '10s');
