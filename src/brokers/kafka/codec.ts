@@ -64,13 +64,14 @@ export function toKafkaMessage(
   headers: IHeaders = headersToKafka(message.headers),
 ): Message {
   const timestamp = message.properties?.timestamp;
-  return {
+  const record: Message = {
     key: message.key === undefined ? null : asBuffer(message.key),
     value: asBuffer(message.body),
     partition,
     headers,
-    ...(timestamp === undefined ? {} : { timestamp: String(timestamp) }),
   };
+  if (timestamp !== undefined) record.timestamp = String(timestamp);
+  return record;
 }
 
 /**

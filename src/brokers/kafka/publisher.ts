@@ -54,10 +54,14 @@ export class KafkaPublisher {
       const converted = headersToKafka(headers);
       return { headers: converted, size: sizeOfHeaders(converted) };
     });
+    const nextKeylessPartition = roundRobin(layout);
     const toRecord = (message: OutboundMessage): Message => {
       const draft = toKafkaMessage(message, 0, kafkaHeadersOf(message.headers).headers);
       draft.partition =
-        partition ?? this.partitioner({ topic, partitionMetadata: layout, message: draft });
+        partition ??
+        (draft.key === null
+          ? nextKeylessPartition()
+          : this.partitioner({ topic, partitionMetadata: layout, message: draft }));
       return draft;
     };
     const receipts: PublishReceipt[] = [];
@@ -112,6 +116,18 @@ export class KafkaPublisher {
   }
 }
 
+/**
+ * Partitions with a leader in turn, from a random one, as kafkajs's default partitioner places
+ * records without a key; without its per-record copy of the partition list, which a large
+ * publish notices.
+ */
+function roundRobin(layout: readonly PartitionMetadata[]): () => number {
+  const led = layout.filter((p) => p.leader >= 0).map((p) => p.partitionId);
+  const candidates = led.length > 0 ? led : layout.map((p) => p.partitionId);
+  let turn = Math.floor(Math.random() * candidates.length);
+  return () => candidates[turn++ % candidates.length]!;
+}
+
 function idOf(message: OutboundMessage): string {
   return message.properties?.messageId ?? '';
 }
@@ -156,10 +172,13 @@ function positions(
   written: readonly RecordMetadata[],
   latency: number,
 ): PublishReceipt[] {
-  const next = new Map<number, bigint>();
+  // Offsets are 64-bit; numbers count them exactly below 2^53, and cost far less than BigInts.
+  const next = new Map<number, number | bigint>();
   for (const meta of written) {
     if (meta.topicName === topic && meta.baseOffset !== undefined) {
-      next.set(meta.partition, BigInt(meta.baseOffset));
+      const base = Number(meta.baseOffset);
+      const exact = Number.isSafeInteger(base + batch.length);
+      next.set(meta.partition, exact ? base : BigInt(meta.baseOffset));
     }
   }
   return batch.map((record) => {
@@ -168,7 +187,7 @@ function positions(
     if (offset === undefined) {
       return { messageId: '', status: 'unconfirmed', confirmLatencyMs: null };
     }
-    next.set(partition, offset + 1n);
+    next.set(partition, typeof offset === 'number' ? offset + 1 : offset + 1n);
     return {
       messageId: recordId(topic, partition, offset.toString()),
       status: 'confirmed',
