@@ -188,14 +188,31 @@ function positions(
       return { messageId: '', status: 'unconfirmed', confirmLatencyMs: null };
     }
     next.set(partition, typeof offset === 'number' ? offset + 1 : offset + 1n);
-    return {
-      messageId: recordId(topic, partition, offset.toString()),
-      status: 'confirmed',
-      confirmLatencyMs: latency,
-      partition,
-      offset: offset.toString(),
-    };
+    return new WrittenRecord(topic, partition, offset, latency);
   });
+}
+
+/**
+ * The receipt of a written record. Its id and offset are made into text only when read: a large
+ * run reads them for none of its records, and would otherwise hold two strings per record.
+ */
+class WrittenRecord implements PublishReceipt {
+  readonly status = 'confirmed';
+
+  constructor(
+    private readonly topic: string,
+    readonly partition: number,
+    private readonly position: number | bigint,
+    readonly confirmLatencyMs: number,
+  ) {}
+
+  get offset(): string {
+    return this.position.toString();
+  }
+
+  get messageId(): string {
+    return recordId(this.topic, this.partition, this.offset);
+  }
 }
 
 class Aborted extends Error {}
