@@ -27,6 +27,7 @@ import {
   type MessageOutputFlags,
 } from './shared/messages.js';
 import { startProgress } from '../io/progress.js';
+import type { ReadyMessage } from '../fixtures/prepare.js';
 import { messageIdSequence } from '../message/message-ids.js';
 import { deadline, pause } from './shared/deadline.js';
 
@@ -176,10 +177,10 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   for (const [name, value] of opts.headers) headers[name] = value;
   const contentType = event?.contentType;
   const nextMessageId = messageIdSequence();
-  // One stamp for the run, as all its messages are made at once: on Kafka, records of one batch
-  // with equal timestamps encode without per-record 64-bit arithmetic.
+  // One stamp for the whole run: on Kafka, records of one batch with equal timestamps encode
+  // without per-record 64-bit arithmetic.
   const timestamp = Date.now();
-  const messages = ready.map((message): OutboundMessage => {
+  const outbound = (message: ReadyMessage): OutboundMessage => {
     const key = opts.key ?? message.key;
     const isJson = message.json !== undefined;
     // Assigned rather than spread: this runs once per message of a --repeat run.
@@ -189,10 +190,10 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
       deliveryMode: 2,
     };
     if (contentType ?? isJson) properties.contentType = contentType ?? 'application/json';
-    const outbound: OutboundMessage = { body: message.body, headers, properties };
-    if (key !== undefined) outbound.key = Buffer.from(key, 'utf8');
-    return outbound;
-  });
+    const made: OutboundMessage = { body: message.body, headers, properties };
+    if (key !== undefined) made.key = Buffer.from(key, 'utf8');
+    return made;
+  };
 
   if (opts.dryRun) {
     const { toEnvelope } = await import('../message/envelope-codec.js');
@@ -205,17 +206,20 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
     });
     // Routing decides the queues, so a planned message names none (only its Kafka topic).
     const sourceKind = target.route.kind === 'topic' ? 'topic' : null;
-    for (const message of messages) {
+    for (const message of ready) {
       await printer.print(
-        toEnvelope(plannedDelivery(message, target.route), { broker: spec.kind, sourceKind }),
+        toEnvelope(plannedDelivery(outbound(message), target.route), {
+          broker: spec.kind,
+          sourceKind,
+        }),
       );
     }
     f.io.notice(
-      `dry run: ${messages.length} message(s) would go to ${describeRoute(target.route)} on ${spec.display}; nothing was sent`,
+      `dry run: ${ready.length} message(s) would go to ${describeRoute(target.route)} on ${spec.display}; nothing was sent`,
     );
     return;
   }
-  await send(opts, target.route, messages, spec.display);
+  await send(opts, target.route, ready, outbound, spec.display);
 }
 
 /** The message as a consumer would read it, for --dry-run: no position, no delivery state. */
@@ -247,30 +251,37 @@ export function describeRoute(route: Route): string {
   }
 }
 
+/**
+ * Messages per publish() call: each call keeps the broker's confirm window full, and the messages
+ * of a call are made just before it, so a large run holds one chunk of them at a time.
+ */
+const PUBLISH_CHUNK = 10_000;
+
 async function send(
   opts: PublishOptions,
   route: Route,
-  messages: OutboundMessage[],
+  ready: readonly ReadyMessage[],
+  outbound: (message: ReadyMessage) => OutboundMessage,
   brokerName: string,
 ): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
   const stop = deadline(f.signal, opts.timeout);
-  const progress = await startProgress(f.io, 'publishing', messages.length);
+  const progress = await startProgress(f.io, 'publishing', ready.length);
   const started = performance.now();
   const receipts: PublishReceipt[] = [];
   /** Why publishing stopped before the end, when the broker went away part-way. */
   let stoppedBy: MqError | null = null;
-  // One call keeps the broker's confirm window full from first message to last; --rate sends
-  // one message per call, spaced out.
-  const batches = opts.rate === undefined ? [messages] : messages.map((message) => [message]);
+  // --rate sends one message per call, spaced out.
+  const chunk = opts.rate === undefined ? PUBLISH_CHUNK : 1;
   const spacingMs = opts.rate === undefined ? 0 : 1000 / opts.rate;
   try {
-    for (const [index, batch] of batches.entries()) {
+    for (let from = 0; from < ready.length; from += chunk) {
       if (stop.signal.aborted) break;
       const batchStart = performance.now();
       const before = receipts.length;
       try {
+        const batch = ready.slice(from, from + chunk).map(outbound);
         const published = await broker.publish(route, batch, {
           signal: stop.signal,
           onProgress: (settled) => progress.update(before + settled),
@@ -290,14 +301,14 @@ async function send(
       }
       progress.update(receipts.length);
       const wait = spacingMs - (performance.now() - batchStart);
-      if (wait > 0 && index + 1 < batches.length) await pause(wait, stop.signal);
+      if (wait > 0 && from + chunk < ready.length) await pause(wait, stop.signal);
     }
   } finally {
     progress.stop();
     stop.dispose();
   }
   const elapsedMs = performance.now() - started;
-  const summary = summarise(receipts, messages.length, elapsedMs, route);
+  const summary = summarise(receipts, ready.length, elapsedMs, route);
   if (opts.json) writeJson(f.io, summary);
   const latency = summary.confirmLatencyMs;
   f.io.notice(
