@@ -117,10 +117,27 @@ export class KafkaConnection {
   /** Fails with NotFoundError (exit 1) and a near miss when the topic does not exist. */
   async requireTopic(topic: string): Promise<void> {
     const names = await this.topicNames();
-    if (names.includes(topic)) return;
-    throw new NotFoundError(`topic "${topic}" does not exist on Kafka${didYouMean(topic, names)}`, {
-      hint: 'mq ls lists the topics; mq topology apply creates those mq.config.json declares (mq never creates one as a side effect)',
-    });
+    if (!names.includes(topic)) throw missingTopic(topic, names);
+  }
+
+  /**
+   * The partitions of a topic that must exist, by id, from one metadata request (the one that
+   * lists the topics also describes them).
+   */
+  async existingPartitions(topic: string): Promise<PartitionMetadata[]> {
+    let topics: { name: string; partitions: PartitionMetadata[] }[];
+    try {
+      ({ topics } = await this.admin.fetchTopicMetadata());
+    } catch (error) {
+      throw this.failure(error, 'reading topic metadata');
+    }
+    const found = topics.find((t) => t.name === topic);
+    if (found === undefined)
+      throw missingTopic(
+        topic,
+        topics.map((t) => t.name),
+      );
+    return [...found.partitions].sort((a, b) => a.partitionId - b.partitionId);
   }
 
   /** The partitions of an existing topic, by id. */
@@ -182,4 +199,10 @@ export class KafkaConnection {
     if (producer) await bounded(producer.disconnect());
     await bounded(this.admin.disconnect());
   }
+}
+
+function missingTopic(topic: string, names: readonly string[]): NotFoundError {
+  return new NotFoundError(`topic "${topic}" does not exist on Kafka${didYouMean(topic, names)}`, {
+    hint: 'mq ls lists the topics; mq topology apply creates those mq.config.json declares (mq never creates one as a side effect)',
+  });
 }

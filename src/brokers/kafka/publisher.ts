@@ -44,6 +44,9 @@ export class KafkaPublisher {
     signal: AbortSignal | undefined,
   ): Promise<PublishReceipt[]> {
     const { topic, partition } = topicOf(route);
+    // The producer connects while the topic is looked up; a missing topic leaves it idle.
+    const producing = this.connection.producer();
+    producing.catch(() => undefined);
     const layout = await this.layout(topic);
     if (partition !== undefined && !layout.some((p) => p.partitionId === partition)) {
       throw new UsageError(
@@ -74,7 +77,7 @@ export class KafkaPublisher {
         });
       }
     };
-    const producer = await this.connection.producer();
+    const producer = await producing;
     // Records are made batch by batch, so a large run holds one batch of them at a time.
     const sizeOf = (message: OutboundMessage) =>
       64 + message.body.length + (message.key?.length ?? 0) + kafkaHeadersOf(message.headers).size;
@@ -108,8 +111,7 @@ export class KafkaPublisher {
   private async layout(topic: string): Promise<PartitionMetadata[]> {
     let layout = this.layouts.get(topic);
     if (layout === undefined) {
-      await this.connection.requireTopic(topic);
-      layout = await this.connection.partitions(topic);
+      layout = await this.connection.existingPartitions(topic);
       this.layouts.set(topic, layout);
     }
     return layout;
