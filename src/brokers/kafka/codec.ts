@@ -64,12 +64,11 @@ export function toKafkaMessage(
   headers: IHeaders = headersToKafka(message.headers),
 ): Message {
   const timestamp = message.properties?.timestamp;
-  const record: Message = {
-    key: message.key === undefined ? null : asBuffer(message.key),
-    value: asBuffer(message.body),
-    partition,
-    headers,
-  };
+  // Only the fields there is something in: kafkajs copies each record's fields several times on
+  // its way to the wire, and its defaults (no key, no headers) are what an absent field means.
+  const record: Message = { value: asBuffer(message.body), partition };
+  if (message.key !== undefined) record.key = asBuffer(message.key);
+  if (Object.keys(headers).length > 0) record.headers = headers;
   if (timestamp !== undefined) record.timestamp = String(timestamp);
   return record;
 }

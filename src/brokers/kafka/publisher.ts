@@ -62,7 +62,7 @@ export class KafkaPublisher {
       const draft = toKafkaMessage(message, 0, kafkaHeadersOf(message.headers).headers);
       draft.partition =
         partition ??
-        (draft.key === null
+        (message.key === undefined
           ? nextKeylessPartition()
           : this.partitioner({ topic, partitionMetadata: layout, message: draft }));
       return draft;
