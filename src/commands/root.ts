@@ -6,6 +6,7 @@ import { newContextCommand } from './context/index.js';
 import { newHelpCommand } from './help.js';
 import { newConsumeCommand } from './consume.js';
 import { newDescribeCommand } from './describe.js';
+import { newDlqCommand } from './dlq/index.js';
 import { newExpectCommand } from './expect.js';
 import { newLsCommand } from './ls.js';
 import { newPeekCommand } from './peek.js';
@@ -25,6 +26,7 @@ const SUBCOMMANDS: Record<string, (f: Factory) => Command> = {
   expect: newExpectCommand,
   ls: newLsCommand,
   describe: newDescribeCommand,
+  dlq: newDlqCommand,
   topology: newTopologyCommand,
   context: newContextCommand,
 };

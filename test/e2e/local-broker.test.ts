@@ -91,6 +91,56 @@ describe('the embedded local broker, through the CLI', () => {
     });
   });
 
+  it('dlq ls and dlq show decode a rejected message, and remove nothing', async () => {
+    const env = await publishedOnce();
+    const mq = (...args: string[]) => runMq(args, { env });
+    expect((await mq('consume', 'sms_service_queue', '--reject', '--count', '1')).code).toBe(0);
+
+    const listed = await mq('dlq', 'ls', 'sms_service_queue', '--json');
+    expect(listed.code).toBe(0);
+    const [dead, ...more] = envelopes(listed.stdout);
+    expect(more).toEqual([]);
+    expect(dead?.death).toMatchObject({
+      reason: 'rejected',
+      queue: 'sms_service_queue',
+      exchange: 'order_events',
+      routingKeys: ['order.placed'],
+      count: 1,
+    });
+    expect(listed.stderr).toBe(
+      '1 dead letter(s) of 1 in sms_service_queue.dlq: 1 rejected from sms_service_queue; nothing was removed\n',
+    );
+
+    const rows = await mq('dlq', 'ls', 'sms_service_queue');
+    const [id, age, reason, count, origin, redrives, body] = rows.stdout.trimEnd().split('\t');
+    expect(id).toBe(dead!.id.slice(0, 8));
+    expect(age).toMatch(/^\d+(ms|s)$/);
+    expect([reason, count, origin, redrives]).toEqual([
+      'rejected',
+      '1',
+      'sms_service_queue ← order_events order.placed',
+      '0',
+    ]);
+    expect(body).toMatch(/^\{ "eventType": "order\.placed".*…$/);
+
+    const shown = await mq('dlq', 'show', 'sms_service_queue.dlq', id!, '--json');
+    expect(shown.code).toBe(0);
+    expect(envelopes(shown.stdout).map((envelope) => envelope.id)).toEqual([dead!.id]);
+    const missing = await mq('dlq', 'show', 'sms_service_queue', 'no-such-id');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^error: no dead letter with id no-such-id in sms_service_queue\.dlq$/m,
+    );
+
+    expect(envelopes((await mq('peek', 'sms_service_queue.dlq', '--json')).stdout)).toHaveLength(1);
+    const empty = await mq('dlq', 'ls', 'email_service_queue');
+    expect(empty).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: 'email_service_queue.dlq is empty\n',
+    });
+  });
+
   it('dead-letters on the third requeue under maxDeliveries 3', async () => {
     const env = await publishedOnce();
     for (let delivery = 1; delivery <= 3; delivery += 1) {

@@ -29,7 +29,13 @@ interface Envelope {
   routingKey: string;
   deliveryCount: number | null;
   redelivered: boolean;
-  death: { reason: string; queue: string; count: number; exchange: string } | null;
+  death: {
+    reason: string;
+    queue: string;
+    count: number;
+    exchange: string;
+    routingKeys: string[];
+  } | null;
   body: string;
 }
 
@@ -349,5 +355,46 @@ describe.runIf(ready)('RabbitMQ, through the CLI', () => {
     expect(await readyCount('email_service_queue')).toBe(0);
     const [dead] = await deadLetters('email_service_queue');
     expect(dead?.death).toMatchObject({ reason: 'delivery_limit', queue: 'email_service_queue' });
+    const listed = await mq('dlq', 'ls', 'email_service_queue', '--json');
+    expect(envelopes(listed.stdout).map((envelope) => envelope.death?.reason)).toEqual([
+      'delivery_limit',
+    ]);
+  });
+
+  it('dlq ls and dlq show decode a rejected message from sms_service_queue, and remove nothing', async () => {
+    await publishOnce();
+    expect((await mq('consume', 'sms_service_queue', '--reject', '--count', '1')).code).toBe(0);
+    await deadLetters('sms_service_queue');
+
+    const listed = await mq('dlq', 'ls', 'sms_service_queue', '--json');
+    expect(listed.code).toBe(0);
+    const [dead, ...more] = envelopes(listed.stdout);
+    expect(more).toEqual([]);
+    expect(dead?.death).toMatchObject({
+      reason: 'rejected',
+      queue: 'sms_service_queue',
+      exchange: 'order_events',
+      routingKeys: ['order.placed'],
+      count: 1,
+    });
+    expect(listed.stderr).toBe(
+      '1 dead letter(s) of 1 in sms_service_queue.dlq: 1 rejected from sms_service_queue; nothing was removed\n',
+    );
+    const rows = await mq('dlq', 'ls', 'sms_service_queue');
+    expect(rows.stdout.split('\t').slice(2, 6)).toEqual([
+      'rejected',
+      '1',
+      'sms_service_queue ← order_events order.placed',
+      '0',
+    ]);
+
+    const shown = await mq('dlq', 'show', 'sms_service_queue', dead!.id.slice(0, 8), '--json');
+    expect(shown.code).toBe(0);
+    expect(envelopes(shown.stdout).map((envelope) => envelope.id)).toEqual([dead!.id]);
+    expect(await readyCount('sms_service_queue.dlq')).toBe(1);
+
+    const none = await mq('dlq', 'ls', AUDIT_QUEUE);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error: queue "audit_queue" has no dead-letter queue$/m);
   });
 });

@@ -1,0 +1,43 @@
+import type { BrokerAdapter, Inspection } from '../../brokers/types.js';
+import { requireCapability } from '../../brokers/types.js';
+import { NotFoundError, UnsupportedError } from '../../errors.js';
+import type { Factory } from '../../factory.js';
+
+export interface DeadLetterSource {
+  broker: BrokerAdapter;
+  inspection: Inspection;
+  /** The queue the dead letters came from, as the user named it. */
+  queue: string;
+  deadLetterQueue: string;
+  /** How many wait in the dead-letter queue now (null where the broker cannot say). */
+  depth: number | null;
+}
+
+/**
+ * The dead-letter queue of `queue`: from its dead-letter arguments and bindings, or the project
+ * file where the broker cannot tell (what `mq describe` shows). A queue without one is exit 1.
+ */
+export async function deadLetterSource(f: Factory, queue: string): Promise<DeadLetterSource> {
+  const broker = await f.broker();
+  if (broker.kind === 'kafka') {
+    throw new UnsupportedError('mq dlq does not read Kafka dead-letter topics yet', {
+      hint: 'mq peek <topic>-dlt shows the newest dead letters of a topic',
+    });
+  }
+  const inspection = requireCapability(broker, 'inspection');
+  const info = await inspection.describe(queue);
+  let deadLetterQueue = info.deadLetterQueue;
+  if (deadLetterQueue === null) {
+    // Named by its dead-letter queue instead: fine too, when some queue dead-letters into it.
+    const queues = await inspection.list().catch(() => []);
+    if (queues.some((other) => other.deadLetterQueue === queue)) deadLetterQueue = queue;
+  }
+  if (deadLetterQueue === null) {
+    throw new NotFoundError(`queue "${queue}" has no dead-letter queue`, {
+      hint: 'mq describe shows its dead-letter settings; deadLetterQueue in mq.config.json declares one (then mq topology apply)',
+    });
+  }
+  const depth =
+    deadLetterQueue === queue ? info.ready : (await inspection.describe(deadLetterQueue)).ready;
+  return { broker, inspection, queue, deadLetterQueue, depth };
+}
