@@ -52,6 +52,8 @@ export interface PublishOptions {
 }
 
 interface PublishFlags extends RouteFlags, MessageOutputFlags {
+  from?: string;
+  toQueue?: string;
   key?: string;
   header?: [string, string][];
   repeat: number;
@@ -69,10 +71,18 @@ export function newPublishCommand(f: Factory, runF = publishRun): Command {
         "{{randomInt a b}} are rendered per message. Every input is checked (syntax, templates, the event's\n" +
         'JSON Schema from mq.config.json) before the first message is sent.\n\n' +
         'The route comes from flags, else the event catalog in mq.config.json, else the defaults: exchange\n' +
-        'amq.topic with the event name as routing key on AMQP, a topic named after the event on Kafka.',
+        'amq.topic with the event name as routing key on AMQP, a topic named after the event on Kafka.\n\n' +
+        'With --from, it replays envelopes saved as NDJSON instead, bodies and headers exactly as saved: a dead\n' +
+        'letter goes back to the queue that dead-lettered it, alone; any other message the way it came\n' +
+        '(its exchange and routing key, or topic); with --to-queue, all to that queue.',
     )
-    .argument('<event>', 'event type, e.g. order.placed')
+    .argument('[event]', 'event type, e.g. order.placed (not with --from)')
     .argument('[file...]', 'fixture files or directories; - for stdin')
+    .option(
+      '--from <file>',
+      'replay saved envelopes (NDJSON from tail, peek or dlq ls --json; - for stdin) where they came from',
+    )
+    .option('--to-queue <queue>', 'with --from: send every envelope to this queue alone')
     .option('--exchange <name>', 'AMQP exchange (overrides the catalog)')
     .option('--routing-key <key>', 'AMQP routing key (overrides the catalog)')
     .option('--topic <name>', 'Kafka topic (overrides the catalog)')
@@ -105,9 +115,24 @@ Examples:
   $ mq publish order.placed fixtures/order.placed.json --dry-run --json
   $ mq publish order.placed orders.ndjson --repeat 100 --rate 50/s
   $ echo '{"orderId":"{{uuid}}","n":{{seq}}}' | mq publish order.placed - --repeat 3
-  $ mq --broker kafka://localhost:9092 publish order.placed fixtures/ --key ord-1`,
+  $ mq --broker kafka://localhost:9092 publish order.placed fixtures/ --key ord-1
+  $ mq dlq ls sms_service_queue --json > dead.ndjson && mq publish --from dead.ndjson`,
     )
-    .action(async (event: string, files: string[], flags: PublishFlags) => {
+    .action(async (event: string | undefined, files: string[], flags: PublishFlags) => {
+      if (flags.from !== undefined) {
+        await replay(f, event, files, flags);
+        return;
+      }
+      if (flags.toQueue !== undefined) {
+        throw new UsageError('--to-queue goes with --from', {
+          hint: 'to publish fixtures to one queue: --exchange "" --routing-key <queue>',
+        });
+      }
+      if (event === undefined) {
+        throw new UsageError('no event given', {
+          hint: 'mq publish <event> <file>, e.g. mq publish order.placed fixtures/order.placed.json; or mq publish --from <saved.ndjson>',
+        });
+      }
       if (files.length === 0) {
         throw new UsageError('no fixture given', {
           hint: `name a file or directory, or - for stdin: mq publish ${event} fixtures/${event}.json`,
@@ -134,6 +159,48 @@ Examples:
         json: flags.json,
       });
     });
+}
+
+/** The flags that shape fixtures or pick a route; a replay takes both from its envelopes. */
+const NOT_WITH_FROM = [
+  ['exchange', '--exchange'],
+  ['routingKey', '--routing-key'],
+  ['topic', '--topic'],
+  ['key', '--key'],
+  ['partition', '--partition'],
+  ['header', '--header'],
+  ['fields', '--fields'],
+  ['format', '--format'],
+  ['output', '--output'],
+] as const;
+
+async function replay(
+  f: Factory,
+  event: string | undefined,
+  files: string[],
+  flags: PublishFlags,
+): Promise<void> {
+  if (event !== undefined || files.length > 0) {
+    throw new UsageError('--from replays saved envelopes: it takes no <event> or files', {
+      hint: 'mq publish --from saved.ndjson',
+    });
+  }
+  const clash = NOT_WITH_FROM.find(([field]) => flags[field] !== undefined);
+  if (clash !== undefined || flags.repeat !== 1) {
+    throw new UsageError(`${clash?.[1] ?? '--repeat'} does not go with --from`, {
+      hint: 'a replay sends each envelope once, as it was saved; --to-queue picks one queue for all',
+    });
+  }
+  const { replayRun } = await import('./publish-replay.js');
+  await replayRun({
+    f,
+    from: flags.from!,
+    toQueue: flags.toQueue,
+    rate: flags.rate,
+    timeout: flags.timeout,
+    json: flags.json,
+    dryRun: flags.dryRun,
+  });
 }
 
 function pickRouteFlags(flags: PublishFlags): RouteFlags {
@@ -219,7 +286,15 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
     );
     return;
   }
-  await send(opts, target.route, ready, outbound, spec.display);
+  await send(
+    opts,
+    {
+      total: ready.length,
+      parts: [{ route: target.route, from: 0, to: ready.length }],
+      message: (index) => outbound(ready[index]!),
+    },
+    spec.display,
+  );
 }
 
 /** The message as a consumer would read it, for --dry-run: no position, no delivery state. */
@@ -257,17 +332,27 @@ export function describeRoute(route: Route): string {
  */
 const PUBLISH_CHUNK = 10_000;
 
-async function send(
-  opts: PublishOptions,
-  route: Route,
-  ready: readonly ReadyMessage[],
-  outbound: (message: ReadyMessage) => OutboundMessage,
+/**
+ * What a run sends: consecutive parts with one route each, the messages made by index when their
+ * chunk goes (a replay of saved envelopes may go to several routes, a fixture run to one).
+ */
+export interface PublishPlan {
+  total: number;
+  parts: readonly { route: Route; from: number; to: number }[];
+  message(index: number): OutboundMessage;
+}
+
+export type SendOptions = Pick<PublishOptions, 'f' | 'rate' | 'timeout' | 'json'>;
+
+export async function send(
+  opts: SendOptions,
+  plan: PublishPlan,
   brokerName: string,
 ): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
   const stop = deadline(f.signal, opts.timeout);
-  const progress = await startProgress(f.io, 'publishing', ready.length);
+  const progress = await startProgress(f.io, 'publishing', plan.total);
   const started = performance.now();
   const receipts: PublishReceipt[] = [];
   /** Why publishing stopped before the end, when the broker went away part-way. */
@@ -276,43 +361,49 @@ async function send(
   const chunk = opts.rate === undefined ? PUBLISH_CHUNK : 1;
   const spacingMs = opts.rate === undefined ? 0 : 1000 / opts.rate;
   try {
-    for (let from = 0; from < ready.length; from += chunk) {
-      if (stop.signal.aborted) break;
-      const batchStart = performance.now();
-      const before = receipts.length;
-      try {
-        const batch = ready.slice(from, from + chunk).map(outbound);
-        const published = await broker.publish(route, batch, {
-          signal: stop.signal,
-          onProgress: (settled) => progress.update(before + settled),
-        });
-        // One by one: push(...published) overflows the stack past ~120,000 receipts.
-        for (const receipt of published) receipts.push(receipt);
-      } catch (error) {
-        // Before anything was sent the error stands alone; after, the summary must still say
-        // what was confirmed.
-        if (error instanceof PublishStopped) {
-          for (const receipt of error.receipts) receipts.push(receipt);
-        } else if (receipts.length === 0 || !(error instanceof MqError)) {
-          throw error;
+    sending: for (const part of plan.parts) {
+      for (let from = part.from; from < part.to; from += chunk) {
+        if (stop.signal.aborted) break sending;
+        const batchStart = performance.now();
+        const before = receipts.length;
+        const to = Math.min(from + chunk, part.to);
+        try {
+          const batch: OutboundMessage[] = [];
+          for (let index = from; index < to; index += 1) batch.push(plan.message(index));
+          const published = await broker.publish(part.route, batch, {
+            signal: stop.signal,
+            onProgress: (settled) => progress.update(before + settled),
+          });
+          // One by one: push(...published) overflows the stack past ~120,000 receipts.
+          for (const receipt of published) receipts.push(receipt);
+        } catch (error) {
+          // Before anything was sent the error stands alone; after, the summary must still say
+          // what was confirmed.
+          if (error instanceof PublishStopped) {
+            for (const receipt of error.receipts) receipts.push(receipt);
+          } else if (receipts.length === 0 || !(error instanceof MqError)) {
+            throw error;
+          }
+          stoppedBy = error;
+          break sending;
         }
-        stoppedBy = error;
-        break;
+        progress.update(receipts.length);
+        const wait = spacingMs - (performance.now() - batchStart);
+        if (wait > 0 && to < plan.total) await pause(wait, stop.signal);
       }
-      progress.update(receipts.length);
-      const wait = spacingMs - (performance.now() - batchStart);
-      if (wait > 0 && from + chunk < ready.length) await pause(wait, stop.signal);
     }
   } finally {
     progress.stop();
     stop.dispose();
   }
   const elapsedMs = performance.now() - started;
-  const summary = summarise(receipts, ready.length, elapsedMs, route);
+  const only = plan.parts.length === 1 ? plan.parts[0]!.route : null;
+  const summary = summarise(receipts, plan.total, elapsedMs, only);
+  const where = routesText(plan);
   if (opts.json) writeJson(f.io, summary);
   const latency = summary.confirmLatencyMs;
   f.io.notice(
-    `published ${summary.confirmed}/${summary.total} to ${describeRoute(route)} on ${brokerName} in ${(elapsedMs / 1000).toFixed(2)}s` +
+    `published ${summary.confirmed}/${summary.total} to ${where} on ${brokerName} in ${(elapsedMs / 1000).toFixed(2)}s` +
       ` (${summary.ratePerSec.toFixed(0)}/s, confirm p50 ${latency.p50 ?? '-'} ms, p99 ${latency.p99 ?? '-'} ms)`,
   );
   if (stoppedBy !== null) {
@@ -328,7 +419,7 @@ async function send(
   }
   if (summary.unroutable > 0) {
     throw new PartialError(
-      `${summary.unroutable} message(s) were unroutable: nothing is bound to ${describeRoute(route)}`,
+      `${summary.unroutable} message(s) were unroutable: nothing is bound to ${where}`,
       {
         hint: 'check the bindings with mq describe <queue>, or publish with another --routing-key',
       },
@@ -346,7 +437,18 @@ async function send(
   }
 }
 
-function summarise(receipts: PublishReceipt[], total: number, elapsedMs: number, route: Route) {
+/** `queue a`, or `2 routes (queue a, exchange b with routing key c)`. */
+function routesText(plan: PublishPlan): string {
+  const routes = [...new Set(plan.parts.map((part) => describeRoute(part.route)))];
+  return routes.length === 1 ? routes[0]! : `${routes.length} routes (${routes.join(', ')})`;
+}
+
+function summarise(
+  receipts: PublishReceipt[],
+  total: number,
+  elapsedMs: number,
+  route: Route | null,
+) {
   // Once per message of the run: a typed array sorts numbers without a comparator call each.
   const latencies = new Float64Array(receipts.length);
   let measured = 0;

@@ -141,6 +141,77 @@ describe('the embedded local broker, through the CLI', () => {
     });
   });
 
+  it('publish --from replays saved dead letters into the queue that dead-lettered them, alone', async () => {
+    const env = await publishedOnce();
+    const mq = (...args: string[]) => runMq(args, { env });
+    expect((await mq('consume', 'sms_service_queue', '--reject', '--count', '1')).code).toBe(0);
+    const saved = join(mkdtempSync(join(tmpdir(), 'mq-replay-')), 'dead.ndjson');
+    writeFileSync(saved, (await mq('dlq', 'ls', 'sms_service_queue', '--json')).stdout);
+    const [dead] = envelopes(readFileSync(saved, 'utf8'));
+
+    const planned = await mq('publish', '--from', saved, '--dry-run');
+    expect(planned.stderr).toContain('1 message(s) would go to queue sms_service_queue');
+    const replayed = await mq('publish', '--from', saved, '--json');
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({
+      route: { kind: 'queue', queue: 'sms_service_queue' },
+      confirmed: 1,
+    });
+    const depth = async (queue: string) =>
+      envelopes((await mq('peek', queue, '--json')).stdout).length;
+    expect(await depth('sms_service_queue')).toBe(1);
+    expect(await depth('email_service_queue')).toBe(1);
+    expect(await depth('inventory_service_queue')).toBe(1);
+    const [back] = envelopes((await mq('peek', 'sms_service_queue', '--json')).stdout);
+    expect(back).toMatchObject({ id: dead!.id, body: dead!.body });
+
+    expect((await mq('publish', '--from', saved, '--to-queue', 'email_service_queue')).code).toBe(
+      0,
+    );
+    expect(await depth('email_service_queue')).toBe(2);
+    const refused = await mq('publish', 'order.placed', '--from', saved);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^error: --from replays saved envelopes: it takes no <event> or files$/m,
+    );
+  });
+
+  it('publish --from round-trips bodies byte for byte, JSON that JSON.parse would change and non-UTF-8 alike', async () => {
+    const env = isolatedEnv();
+    const mq = (...args: string[]) => runMq(args, { env });
+    const dir = mkdtempSync(join(tmpdir(), 'mq-replay-'));
+    const exact = '{"a":1.0,"n":12345678901234567890}';
+    writeFileSync(join(dir, 'exact.json'), exact);
+    writeFileSync(join(dir, 'binary.bin'), Buffer.from([0xff, 0x00, 0xfe, 0x41]));
+    for (const file of ['exact.json', 'binary.bin']) {
+      const sent = await mq(
+        'publish',
+        'x',
+        join(dir, file),
+        '--exchange',
+        '',
+        '--routing-key',
+        'email_service_queue.dlq',
+      );
+      expect(sent.code).toBe(0);
+    }
+    const saved = join(dir, 'saved.ndjson');
+    writeFileSync(saved, (await mq('peek', 'email_service_queue.dlq', '--json')).stdout);
+    expect((await mq('publish', '--from', saved, '--to-queue', 'sms_service_queue.dlq')).code).toBe(
+      0,
+    );
+    const bodies = async (queue: string) =>
+      (await mq('peek', queue, '--json')).stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { body: string; bodyEncoding: string })
+        .map(({ body, bodyEncoding }) => ({ body, bodyEncoding }));
+    expect(await bodies('sms_service_queue.dlq')).toEqual([
+      { body: exact, bodyEncoding: 'utf8' },
+      { body: Buffer.from([0xff, 0x00, 0xfe, 0x41]).toString('base64'), bodyEncoding: 'base64' },
+    ]);
+  });
+
   it('dead-letters on the third requeue under maxDeliveries 3', async () => {
     const env = await publishedOnce();
     for (let delivery = 1; delivery <= 3; delivery += 1) {

@@ -3,7 +3,7 @@
  * repository's topology (mq.config.json) applied by `mq topology apply`. Each test starts from
  * empty queues.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -392,6 +392,18 @@ describe.runIf(ready)('RabbitMQ, through the CLI', () => {
     expect(shown.code).toBe(0);
     expect(envelopes(shown.stdout).map((envelope) => envelope.id)).toEqual([dead!.id]);
     expect(await readyCount('sms_service_queue.dlq')).toBe(1);
+
+    // Replayed from the saved listing: back on sms_service_queue alone, the same bytes.
+    const saved = join(mkdtempSync(join(tmpdir(), 'mq-replay-')), 'dead.ndjson');
+    writeFileSync(saved, listed.stdout);
+    const replayed = await mq('publish', '--from', saved, '--json');
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ confirmed: 1, unroutable: 0 });
+    expect(await readyCount('sms_service_queue')).toBe(1);
+    expect(await readyCount('email_service_queue')).toBe(1);
+    expect(await readyCount('inventory_service_queue')).toBe(1);
+    const consumed = await mq('consume', 'sms_service_queue', '--ack', '--count', '1', '--json');
+    expect(envelopes(consumed.stdout)[0]).toMatchObject({ id: dead!.id, body: dead!.body });
 
     const none = await mq('dlq', 'ls', AUDIT_QUEUE);
     expect(none.code).toBe(1);
