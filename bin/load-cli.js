@@ -17,19 +17,31 @@ const vm = require('node:vm');
 const BUNDLE = path.join(__dirname, '..', 'dist', 'main.cjs');
 const CACHE_PREFIX = 'main-';
 
+/** Relative or empty bases are ignored (the XDG rule): a cache in the working directory could be planted. */
 function cacheDirectory() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE === '1') return null;
-  const base =
-    process.env.XDG_CACHE_HOME ||
-    (process.platform === 'win32' ? process.env.LOCALAPPDATA : path.join(os.homedir(), '.cache'));
-  return base ? path.join(base, 'mq', 'compile-cache') : null;
+  let base = process.env.XDG_CACHE_HOME;
+  if (!base || !path.isAbsolute(base)) {
+    try {
+      base =
+        process.platform === 'win32' ? process.env.LOCALAPPDATA : path.join(os.homedir(), '.cache');
+    } catch {
+      return null; // No home directory (a uid without a passwd entry): no cache.
+    }
+  }
+  return base && path.isAbsolute(base) ? path.join(base, 'mq', 'compile-cache') : null;
 }
 
-/** One file per build of the bundle and per Node: V8 itself only checks the source's length. */
-function cacheFileFor(directory) {
-  const { size, mtimeMs } = fs.statSync(BUNDLE);
-  const build = `${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}`;
-  return path.join(directory, `${CACHE_PREFIX}${build}.v8`);
+/**
+ * The build's content hash, which scripts/build.mjs appends to the bundle: V8 itself checks only
+ * the source's length, and npm gives every installed file the same mtime.
+ */
+const BUILD_ID = /\/\/# mqBuild=([0-9a-f]{16})\s*$/;
+
+function cacheFileFor(directory, source) {
+  const build = BUILD_ID.exec(source.slice(-64))?.[1];
+  if (build === undefined) return null;
+  return path.join(directory, `${CACHE_PREFIX}${build}-${process.version}-${process.arch}.v8`);
 }
 
 function readCache(file) {
@@ -58,9 +70,11 @@ function writeCache(directory, file, data) {
 
 /** Runs the bundle as require() would, from a script whose compiled code is cached. */
 function loadThroughCodeCache(directory) {
-  const file = cacheFileFor(directory);
+  const source = fs.readFileSync(BUNDLE, 'utf8');
+  const file = cacheFileFor(directory, source);
+  if (file === null) return require(BUNDLE);
   const cached = readCache(file);
-  const script = new vm.Script(Module.wrap(fs.readFileSync(BUNDLE, 'utf8')), {
+  const script = new vm.Script(Module.wrap(source), {
     filename: BUNDLE,
     cachedData: cached,
   });

@@ -11,7 +11,8 @@
 // bundled; every other dependency is required from node_modules by the command that needs it.
 // Type checking is `npm run typecheck`'s job.
 import { build } from 'esbuild';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 const BUNDLED = new Set(['commander', 'picocolors', 'ms', 'jsonc-parser']);
 const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -54,6 +55,12 @@ await Promise.all([
     },
   }),
 ]);
+// The bundle's content hash, last in it (after the source map comment, so no mapping moves): the
+// key of its compile cache in bin/load-cli.js.
+const bundle = `${outdir}main.cjs`;
+const code = await readFile(bundle, 'utf8');
+const buildId = createHash('sha256').update(code).digest('hex').slice(0, 16);
+await writeFile(bundle, `${code.trimEnd()}\n//# mqBuild=${buildId}\n`);
 const previous = `${distdir}.old.${process.pid}`;
 await rename(distdir, previous).catch(() => {});
 await rename(outdir, distdir);

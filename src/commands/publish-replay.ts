@@ -14,6 +14,7 @@ import { STDIN_NAME } from '../fixtures/load.js';
 import type { Envelope } from '../message/envelope.js';
 import { deathRoute, fromEnvelope, recordedRoute } from '../message/envelope-codec.js';
 import { decodeEnvelopeLines } from '../message/ndjson.js';
+import { sanitizeLine } from '../message/sanitize.js';
 import { describeRoute, send, type PublishPlan, type SendOptions } from './publish.js';
 
 export interface ReplayOptions extends SendOptions {
@@ -27,7 +28,7 @@ export interface ReplayOptions extends SendOptions {
 export async function replayRun(opts: ReplayOptions): Promise<void> {
   const { f } = opts;
   const name = opts.from === '-' ? STDIN_NAME : opts.from;
-  const envelopes = decodeEnvelopeLines(await readText(opts.from, f), name);
+  const envelopes = decodeEnvelopeLines(await readText(opts.from, f, name), name);
   if (envelopes.length === 0) {
     throw new InputError(`no envelopes in ${name}`, {
       hint: 'mq tail --json, mq peek --json and mq dlq ls --json write them, one per line',
@@ -40,6 +41,21 @@ export async function replayRun(opts: ReplayOptions): Promise<void> {
     message: (index) => fromEnvelope(envelopes[index]!),
   };
   const { spec } = await f.brokerChoice();
+  // Checked before the first message goes: a file of Kafka records on RabbitMQ is refused whole.
+  const onKafka = spec.kind === 'kafka';
+  const misfit = plan.parts.find((part) => (part.route.kind === 'topic') !== onKafka);
+  if (misfit !== undefined) {
+    throw new UsageError(
+      sanitizeLine(
+        `envelope ${misfit.from + 1} of ${name} goes to ${describeRoute(misfit.route)}, which the ${spec.kind} broker does not have; nothing was sent`,
+      ),
+      {
+        hint: onKafka
+          ? 'replay it on a queue broker'
+          : 'pass --to-queue <queue>, or replay it on Kafka',
+      },
+    );
+  }
   if (opts.dryRun) {
     for (const part of plan.parts) {
       f.io.notice(`${part.to - part.from} message(s) would go to ${describeRoute(part.route)}`);
@@ -52,10 +68,21 @@ export async function replayRun(opts: ReplayOptions): Promise<void> {
   await send(opts, plan, spec.display);
 }
 
-async function readText(from: string, f: Factory): Promise<string> {
-  if (from === '-') return (await readAll(f.io.in)).toString('utf8');
+/** Strictly UTF-8: a bad byte would otherwise turn into U+FFFD inside a body meant to be exact. */
+async function readText(from: string, f: Factory, name: string): Promise<string> {
+  const bytes = from === '-' ? await readAll(f.io.in) : await readBytes(from);
   try {
-    return await readFile(from, 'utf8');
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputError(`${name} is not UTF-8 text`, {
+      hint: 'envelopes are NDJSON, UTF-8; a body that is not text is saved as base64 inside it',
+    });
+  }
+}
+
+async function readBytes(from: string): Promise<Buffer> {
+  try {
+    return await readFile(from);
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new UsageError(

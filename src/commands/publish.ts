@@ -376,6 +376,12 @@ export async function send(
           });
           // One by one: push(...published) overflows the stack past ~120,000 receipts.
           for (const receipt of published) receipts.push(receipt);
+          // A broker that left some of a chunk unconfirmed (Kafka after its retries) or unsent
+          // will not do better with the next: the rest of the run is reported not sent.
+          const incomplete =
+            published.length < batch.length ||
+            published.some((receipt) => receipt.status === 'unconfirmed');
+          if (incomplete) break sending;
         } catch (error) {
           // Before anything was sent the error stands alone; after, the summary must still say
           // what was confirmed.

@@ -216,18 +216,30 @@ function deadLetterPairs(
   bindings: readonly LiveBinding[],
   warnings: string[],
 ): DeadLetterPair[] {
+  // A DLQ's binding from the dead-letter exchange is derived, not one of its own (a DLQ may have
+  // a DLQ of its own, named after its own first binding).
+  const deadLetterBinding = (b: LiveBinding) =>
+    b.routingKey === b.destination &&
+    [...queues.values()].some(
+      (other) =>
+        other.arguments['x-dead-letter-exchange'] === b.exchange &&
+        other.arguments['x-dead-letter-routing-key'] === b.destination,
+    );
   const pairs: DeadLetterPair[] = [];
   for (const queue of queues.values()) {
     const exchange = queue.arguments['x-dead-letter-exchange'];
     const routingKey = queue.arguments['x-dead-letter-routing-key'];
     if (exchange === undefined && routingKey === undefined) continue;
-    const own = bindings.filter((b) => b.destination === queue.name).map((b) => b.exchange);
+    const own = bindings
+      .filter((b) => b.destination === queue.name && !deadLetterBinding(b))
+      .map((b) => b.exchange);
     const sources = own.length > 0 ? own : [queue.name];
     const dlx = typeof exchange === 'string' ? exchanges.get(exchange) : undefined;
     const dlq = typeof routingKey === 'string' ? queues.get(routingKey) : undefined;
     const wired =
       dlx !== undefined &&
       dlq !== undefined &&
+      dlq !== queue &&
       sources.some((source) => deadLetterExchangeFor(source) === dlx.name) &&
       dlx.type === 'direct' &&
       dlx.durable &&

@@ -27,7 +27,7 @@ describe('the compile cache', () => {
     const first = await dryRun({ XDG_CACHE_HOME: home });
     expect(first.code).toBe(0);
     const files = readdirSync(directory);
-    expect(files).toEqual([expect.stringMatching(/^main-\d+-\d+-v[\d.]+-\w+\.v8$/)]);
+    expect(files).toEqual([expect.stringMatching(/^main-[0-9a-f]{16}-v[\d.]+-\w+\.v8$/)]);
     expect(statSync(directory).mode & 0o777).toBe(0o700);
     const file = join(directory, files[0]!);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -58,6 +58,21 @@ describe('the compile cache', () => {
     const run = await dryRun({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: '1' });
     expect(run.code).toBe(0);
     expect(() => readdirSync(directory)).toThrow(/ENOENT/);
+  });
+
+  it('is not kept in the working directory when the base directory is relative or empty', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mq-cache-cwd-'));
+    for (const env of [{ XDG_CACHE_HOME: 'relative' }, { XDG_CACHE_HOME: '', HOME: '' }]) {
+      const run = await runMq(
+        ['publish', 'order.placed', join(process.cwd(), FIXTURE), '--dry-run'],
+        {
+          cwd,
+          env: { ...isolatedEnv(), ...env },
+        },
+      );
+      expect(run.code).toBe(0);
+    }
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('costs nothing but time when it cannot be written', async () => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq, startMq, type CliResult } from '../helpers/cli.js';
 import {
@@ -41,6 +42,7 @@ const envelopes = (stdout: string) =>
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Envelope);
 
+const { Partitioners } = kafkajs;
 const ready = await kafkaAvailable();
 
 describe.runIf(ready)('Kafka, through the CLI', () => {
@@ -253,6 +255,61 @@ describe.runIf(ready)('Kafka, through the CLI', () => {
     });
     const described = await mq('describe', name, '--json');
     expect(JSON.parse(described.stdout)).toMatchObject({ ready: 130_000 });
+  });
+
+  it('puts a keyed record on the partition the Java client would pick for its key', async () => {
+    const name = await topic(3);
+    const keys = ['ord-1', 'ord-2', 'ord-3', 'ord-789', 'usr-123', 'k'];
+    for (const key of keys) {
+      const published = await mq(
+        'publish',
+        'x',
+        'fixtures/order.placed.json',
+        '--topic',
+        name,
+        '--key',
+        key,
+      );
+      expect(published.code).toBe(0);
+    }
+    const tail = await mq(
+      'tail',
+      name,
+      '--from',
+      'beginning',
+      '--count',
+      String(keys.length),
+      '--timeout',
+      '30s',
+      '--json',
+    );
+    expect(tail.code).toBe(0);
+    // kafkajs's default partitioner is murmur2 as in the Java client: the reference here.
+    const partitioner = Partitioners.DefaultPartitioner();
+    const layout = [0, 1, 2].map((partitionId) => ({
+      partitionId,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      partitionErrorCode: 0,
+    }));
+    const placed = envelopes(tail.stdout).map((envelope) => [
+      Buffer.from((envelope.key as string | null) ?? '').toString(),
+      envelope.partition,
+    ]);
+    expect(placed.sort()).toEqual(
+      keys
+        .map((key) => [
+          key,
+          partitioner({
+            topic: name,
+            partitionMetadata: layout,
+            message: { key: Buffer.from(key), value: null },
+          }),
+        ])
+        .sort(),
+    );
+    expect(new Set(placed.map(([, partition]) => partition)).size).toBeGreaterThan(1);
   });
 
   it('exits 1 on a missing topic and creates nothing', async () => {

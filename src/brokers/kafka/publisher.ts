@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import type { IHeaders, Message, PartitionMetadata, RecordMetadata } from 'kafkajs';
 import { UnsupportedError, UsageError } from '../../errors.js';
 import type { OutboundMessage, PublishReceipt, Route } from '../types.js';
+import { asBuffer } from '../bytes.js';
 import { oncePerHeaderTable } from '../header-tables.js';
 import { headersToKafka, recordId, toKafkaMessage } from './codec.js';
 import type { KafkaConnection } from './connection.js';
@@ -58,15 +59,15 @@ export class KafkaPublisher {
       return { headers: converted, size: sizeOfHeaders(converted) };
     });
     const nextKeylessPartition = roundRobin(layout);
-    const toRecord = (message: OutboundMessage): Message => {
-      const draft = toKafkaMessage(message, 0, kafkaHeadersOf(message.headers).headers);
-      draft.partition =
-        partition ??
-        (message.key === undefined
-          ? nextKeylessPartition()
-          : this.partitioner({ topic, partitionMetadata: layout, message: draft }));
-      return draft;
+    const partitionOf = (message: OutboundMessage): number => {
+      if (partition !== undefined) return partition;
+      if (message.key === undefined) return nextKeylessPartition();
+      // Without a partition on it: kafkajs's partitioner returns a record's own partition as is.
+      const keyed: Message = { key: asBuffer(message.key), value: null };
+      return this.partitioner({ topic, partitionMetadata: layout, message: keyed });
     };
+    const toRecord = (message: OutboundMessage): Message =>
+      toKafkaMessage(message, partitionOf(message), kafkaHeadersOf(message.headers).headers);
     const receipts: PublishReceipt[] = [];
     const unconfirmed = (from: number) => {
       for (let i = from; i < messages.length; i += 1) {

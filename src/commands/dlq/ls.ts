@@ -11,7 +11,7 @@ import {
   messageOutputOf,
   type MessageOutputFlags,
 } from '../shared/messages.js';
-import { deadLetterSource } from './shared.js';
+import { deadLetterSource, shortId } from './shared.js';
 
 interface DlqLsFlags extends MessageOutputFlags {
   limit: number;
@@ -75,7 +75,7 @@ function row(envelope: Envelope, now: number): string[] {
   const death = envelope.death;
   const died = death?.time ? Date.parse(death.time) : Number.NaN;
   return [
-    sanitizeLine(envelope.id.slice(0, 8)),
+    sanitizeLine(shortId(envelope.id)),
     Number.isFinite(died) ? ms(Math.max(0, now - died)) : '-',
     sanitizeLine(death?.reason ?? '-'),
     death?.count === null || death === null ? '-' : String(death.count),

@@ -41,3 +41,21 @@ export async function deadLetterSource(f: Factory, queue: string): Promise<DeadL
     deadLetterQueue === queue ? info.ready : (await inspection.describe(deadLetterQueue)).ready;
   return { broker, inspection, queue, deadLetterQueue, depth };
 }
+
+/** RabbitMQ names a message without a message id by a hash of its content, `sha256:<hex>`. */
+const CONTENT_ID = 'sha256:';
+
+/** An id as `mq dlq ls` shows it: 8 characters, of the hash where the id is one. */
+export function shortId(id: string): string {
+  return id.startsWith(CONTENT_ID)
+    ? id.slice(CONTENT_ID.length, CONTENT_ID.length + 8)
+    : id.slice(0, 8);
+}
+
+/** Whether `id` is the one asked for, whole or by a prefix (of the hash, for a content id). */
+export function idMatches(id: string, asked: string): boolean {
+  return (
+    id.startsWith(asked) ||
+    (id.startsWith(CONTENT_ID) && id.slice(CONTENT_ID.length).startsWith(asked))
+  );
+}

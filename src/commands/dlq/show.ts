@@ -8,7 +8,7 @@ import {
   messageOutputOf,
   type MessageOutputFlags,
 } from '../shared/messages.js';
-import { deadLetterSource } from './shared.js';
+import { deadLetterSource, idMatches } from './shared.js';
 
 /** What a browse reads when the broker cannot say how deep the dead-letter queue is. */
 const UNKNOWN_DEPTH_LIMIT = 100_000;
@@ -46,9 +46,12 @@ Examples:
         limit: Math.max(1, source.depth ?? UNKNOWN_DEPTH_LIMIT),
         signal: f.signal,
       });
-      const found = messages
+      const candidates = messages
         .map((message) => printer.envelope(message))
-        .filter((envelope) => envelope.id.startsWith(id));
+        .filter((envelope) => idMatches(envelope.id, id));
+      // A whole id wins over ids it is a prefix of (`h` and `h#2`, copies of one message).
+      const exact = candidates.filter((envelope) => envelope.id === id);
+      const found = exact.length > 0 ? exact.slice(0, 1) : candidates;
       if (found.length === 0) {
         throw new NotFoundError(
           sanitizeLine(`no dead letter with id ${id} in ${source.deadLetterQueue}`),

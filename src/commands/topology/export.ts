@@ -4,6 +4,7 @@ import { requireCapability } from '../../brokers/types.js';
 import { exportTopology, type ExportedProject } from '../../config/topology-export.js';
 import { RefusedError, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
+import { sanitizeLine } from '../../message/sanitize.js';
 import { writeJson } from '../../io/json.js';
 import { addJsonOptions, jsonChoice, pickFields } from '../../io/json-fields.js';
 
@@ -62,7 +63,8 @@ export function newTopologyExportCommand(f: Factory): Command {
         writeJson(f.io, pickFields(report, json.fields));
         return;
       }
-      for (const warning of warnings) f.io.notice(`warning: ${warning}`);
+      // Queue and exchange names are the broker's: escaped before they reach a terminal.
+      for (const warning of warnings) f.io.notice(`warning: ${sanitizeLine(warning)}`);
       if (flags.output === undefined) f.io.out.write(text);
       f.io.notice(
         `exported ${counted(project)}${flags.output === undefined ? '' : ` to ${flags.output}`}` +

@@ -127,7 +127,7 @@ describe('exportTopology', () => {
         // Unbound: its dead-letter exchange is named after the queue itself.
         { name: 'lonely', type: 'quorum', maxDeliveries: 1, deadLetterQueue: 'lonely.dlq' },
         // A DLQ with settings of its own is declared, not derived.
-        { name: 'invoices.dlq', messageTtl: 86_400_000 },
+        { name: 'invoices.dlq', messageTtl: 86_400_000, deadLetterQueue: 'invoices.parked' },
       ],
       topics: [
         { name: 'payments', partitions: 6, deadLetterTopic: 'payments.DLT' },
@@ -213,6 +213,29 @@ describe('exportTopology, on what a project file cannot say', () => {
     for (const pattern of expected) expect(warnings.some((w) => pattern.test(w))).toBe(true);
     expect(warnings.join('\n')).not.toContain('x-max-retries');
 
+    const file = join(mkdtempSync(join(tmpdir(), 'mq-export-')), 'mq.config.json');
+    writeFileSync(file, JSON.stringify(exported));
+    await expect(loadProjectFile(file)).resolves.toMatchObject({ queues: exported.queues });
+  });
+});
+
+describe('exportTopology, on a queue that dead-letters into itself', () => {
+  it('leaves its dead-letter wiring out with a warning, and writes a file that loads', async () => {
+    const snapshot: TopologySnapshot = {
+      exchanges: [exchange('orders'), exchange('orders.dlx', 'direct')],
+      queues: [
+        queue('loop', {
+          'x-queue-type': 'classic',
+          'x-dead-letter-exchange': 'orders.dlx',
+          'x-dead-letter-routing-key': 'loop',
+        }),
+      ],
+      bindings: [binding('orders', 'loop', '#'), binding('orders.dlx', 'loop', 'loop')],
+      topics: [],
+    };
+    const { project: exported, warnings } = exportTopology(snapshot);
+    expect(exported.queues[0]).not.toHaveProperty('deadLetterQueue');
+    expect(warnings).toEqual([expect.stringMatching(/^queue "loop" dead-letters to exchange/)]);
     const file = join(mkdtempSync(join(tmpdir(), 'mq-export-')), 'mq.config.json');
     writeFileSync(file, JSON.stringify(exported));
     await expect(loadProjectFile(file)).resolves.toMatchObject({ queues: exported.queues });
