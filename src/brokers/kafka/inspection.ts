@@ -188,7 +188,13 @@ export class KafkaInspection implements Inspection {
       return {
         name,
         partitions: partitionCounts.get(name) ?? 1,
-        retentionMs: retention === undefined ? null : Number(retention),
+        // Past 2^53 a number cannot say it exactly; that far is forever in practice (-1).
+        retentionMs:
+          retention === undefined
+            ? null
+            : Number.isSafeInteger(Number(retention))
+              ? Number(retention)
+              : -1,
         deadLetterTopic: this.deadLetterTopic(name, topics),
       };
     });
