@@ -4,6 +4,7 @@
  * URL (DESIGN.md §2). Its message figures are sampled: they trail the broker by a statistics
  * interval (5 s by default), so exact depths come from a passive declare instead.
  */
+import type { LiveExchange } from '../../config/topology-export.js';
 import { MqError, UnsupportedError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 
@@ -23,14 +24,8 @@ export interface ManagedQueue {
   consumers: number | null;
 }
 
-export interface ManagedExchange {
-  name: string;
-  type: string;
-  durable: boolean;
-  autoDelete: boolean;
-  internal: boolean;
-  arguments: Record<string, unknown>;
-}
+/** An exchange as the API describes it: what `mq topology export` reads. */
+export type ManagedExchange = LiveExchange;
 
 export interface ManagedBinding {
   /** '' for the default exchange. */
