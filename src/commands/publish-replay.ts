@@ -10,7 +10,7 @@ import type { Route } from '../brokers/types.js';
 import { InputError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { readAll } from '../io/read-all.js';
-import { STDIN_NAME } from '../fixtures/load.js';
+import { STDIN_NAME, cannotRead, decodeUtf8 } from '../fixtures/load.js';
 import type { Envelope } from '../message/envelope.js';
 import { deathRoute, fromEnvelope, recordedRoute } from '../message/envelope-codec.js';
 import { decodeEnvelopeLines } from '../message/ndjson.js';
@@ -70,26 +70,19 @@ export async function replayRun(opts: ReplayOptions): Promise<void> {
 
 /** Strictly UTF-8: a bad byte would otherwise turn into U+FFFD inside a body meant to be exact. */
 async function readText(from: string, f: Factory, name: string): Promise<string> {
-  const bytes = from === '-' ? await readAll(f.io.in) : await readBytes(from);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  const bytes =
+    from === '-'
+      ? await readAll(f.io.in)
+      : await readFile(from).catch((error: unknown) => {
+          throw cannotRead(from, error, 'give a file of envelopes (NDJSON), or - for stdin');
+        });
+  const text = decodeUtf8(bytes);
+  if (text === undefined) {
     throw new InputError(`${name} is not UTF-8 text`, {
       hint: 'envelopes are NDJSON, UTF-8; a body that is not text is saved as base64 inside it',
     });
   }
-}
-
-async function readBytes(from: string): Promise<Buffer> {
-  try {
-    return await readFile(from);
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new UsageError(
-      `cannot read ${from}: ${missing ? 'no such file' : (error as Error).message}`,
-      { cause: error, hint: 'give a file of envelopes (NDJSON), or - for stdin' },
-    );
-  }
+  return text;
 }
 
 /** A dead letter goes back to the queue it died in; anything else the way it came. */

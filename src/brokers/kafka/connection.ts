@@ -137,7 +137,7 @@ export class KafkaConnection {
         topic,
         topics.map((t) => t.name),
       );
-    return [...found.partitions].sort((a, b) => a.partitionId - b.partitionId);
+    return byPartitionId(found.partitions);
   }
 
   /** The partitions of an existing topic, by id. */
@@ -145,7 +145,7 @@ export class KafkaConnection {
     try {
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
       const partitions = topics.find((t) => t.name === topic)?.partitions ?? [];
-      return [...partitions].sort((a, b) => a.partitionId - b.partitionId);
+      return byPartitionId(partitions);
     } catch (error) {
       throw this.failure(error, `reading the metadata of ${topic}`);
     }
@@ -205,4 +205,8 @@ function missingTopic(topic: string, names: readonly string[]): NotFoundError {
   return new NotFoundError(`topic "${topic}" does not exist on Kafka${didYouMean(topic, names)}`, {
     hint: 'mq ls lists the topics; mq topology apply creates those mq.config.json declares (mq never creates one as a side effect)',
   });
+}
+
+function byPartitionId(partitions: readonly PartitionMetadata[]): PartitionMetadata[] {
+  return [...partitions].sort((a, b) => a.partitionId - b.partitionId);
 }

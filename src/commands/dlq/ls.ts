@@ -7,6 +7,7 @@ import type { Envelope } from '../../message/envelope.js';
 import { sanitizeLine } from '../../message/sanitize.js';
 import {
   addMessageOutputOptions,
+  asksForMessages,
   createMessagePrinter,
   messageOutputOf,
   type MessageOutputFlags,
@@ -57,7 +58,7 @@ Examples:
         .map((message) => printer.envelope(message))
         .filter((envelope) => printer.matches(envelope));
       // Rows by default; any message output asked for (--json, --output, --format) prints envelopes.
-      if (flags.json || flags.fields !== undefined || flags.output !== undefined || flags.format) {
+      if (asksForMessages(flags)) {
         for (const envelope of listed) await printer.print(envelope);
       } else if (listed.length > 0) {
         const now = Date.now();

@@ -19,13 +19,14 @@ export interface DeadLetterSource {
  */
 export async function deadLetterSource(f: Factory, queue: string): Promise<DeadLetterSource> {
   const broker = await f.broker();
-  if (broker.kind === 'kafka') {
-    throw new UnsupportedError('mq dlq does not read Kafka dead-letter topics yet', {
+  const inspection = requireCapability(broker, 'inspection');
+  const info = await inspection.describe(queue);
+  // A log's dead letters are positions of a consumer group (DESIGN.md §7), not a queue's front.
+  if (info.kind === 'topic') {
+    throw new UnsupportedError('mq dlq does not read dead-letter topics yet', {
       hint: 'mq peek <topic>-dlt shows the newest dead letters of a topic',
     });
   }
-  const inspection = requireCapability(broker, 'inspection');
-  const info = await inspection.describe(queue);
   let deadLetterQueue = info.deadLetterQueue;
   if (deadLetterQueue === null) {
     // Named by its dead-letter queue instead: fine too, when some queue dead-letters into it.

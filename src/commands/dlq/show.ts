@@ -4,6 +4,7 @@ import type { Factory } from '../../factory.js';
 import { sanitizeLine } from '../../message/sanitize.js';
 import {
   addMessageOutputOptions,
+  asksForMessages,
   createMessagePrinter,
   messageOutputOf,
   type MessageOutputFlags,
@@ -32,13 +33,12 @@ Examples:
   $ mq dlq show sms_service_queue 3f2a9c1e --json`,
     )
     .action(async (queue: string, id: string, flags: MessageOutputFlags) => {
-      const explicit = flags.json || flags.fields !== undefined || flags.output !== undefined;
       const output = messageOutputOf(flags);
       const source = await deadLetterSource(f, queue);
       const printer = await createMessagePrinter({
         io: f.io,
         broker: source.broker.kind,
-        output: explicit || flags.format ? output : { mode: 'pretty', fields: null },
+        output: asksForMessages(flags) ? output : { mode: 'pretty', fields: null },
         filter: undefined,
         format: flags.format,
       });

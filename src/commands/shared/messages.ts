@@ -39,6 +39,17 @@ export function addMessageOutputOptions(command: Command, { filter = true } = {}
   return command;
 }
 
+/** Whether the flags ask for messages as envelopes (--json, --fields, --output or --format),
+ *  for commands that print something else by default. */
+export function asksForMessages(flags: MessageOutputFlags): boolean {
+  return (
+    flags.json ||
+    flags.fields !== undefined ||
+    flags.output !== undefined ||
+    flags.format !== undefined
+  );
+}
+
 /** How messages print: an output mode, and with JSON the `--fields` selected (null: all). */
 export interface MessageOutput {
   mode: OutputMode;
