@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const BOOTSTRAP = process.env.MQ_BENCH_KAFKA ?? '127.0.0.1:9092';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50000);
-const ROUNDS = 5;
+const ROUNDS = 9;
 const PEEKS = 5;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const requireHere = createRequire(join(root, 'package.json'));

@@ -7,10 +7,13 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${require('../package.json').version}\n`);
 } else {
-  // exitCode, not exit(): lets piped stdout drain. run() turns every error into an exit code.
+  // run() turns every error into an exit code. The command is over when it returns: a library's
+  // leftover timers (kafkajs still retrying a connection mq gave up on) must not hold the process,
+  // so it exits once what it wrote has drained.
   void require('./load-cli.js')()
     .run(process.argv)
     .then((code) => {
       process.exitCode = code;
+      process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
     });
 }

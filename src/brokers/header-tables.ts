@@ -8,8 +8,16 @@ export function oncePerHeaderTable<T>(
   convert: (headers: Headers | undefined) => T,
 ): (headers: Headers | undefined) => T {
   const converted = new Map<Headers | undefined, T>();
+  // The table of the message before, without a lookup: the common case by far.
+  let last: { headers: Headers | undefined; value: T } | undefined;
   return (headers) => {
-    if (!converted.has(headers)) converted.set(headers, convert(headers));
-    return converted.get(headers) as T;
+    if (last !== undefined && last.headers === headers) return last.value;
+    let value = converted.get(headers);
+    if (value === undefined && !converted.has(headers)) {
+      value = convert(headers);
+      converted.set(headers, value);
+    }
+    last = { headers, value: value as T };
+    return last.value;
   };
 }

@@ -247,17 +247,29 @@ export async function publishRun(opts: PublishOptions): Promise<void> {
   // One stamp for the whole run: on Kafka, records of one batch with equal timestamps encode
   // without per-record 64-bit arithmetic.
   const timestamp = Date.now();
-  const outbound = (message: ReadyMessage): OutboundMessage => {
-    const key = opts.key ?? message.key;
-    const isJson = message.json !== undefined;
+  // A Kafka record has no AMQP properties: of these only the timestamp travels, so every record
+  // of the run shares them, and no message id is made that would never be sent.
+  const recordProperties: MessageProperties | null = spec.kind === 'kafka' ? { timestamp } : null;
+  const propertiesOf = (message: ReadyMessage): MessageProperties => {
+    if (recordProperties !== null) return recordProperties;
     // Assigned rather than spread: this runs once per message of a --repeat run.
     const properties: MessageProperties = {
       messageId: nextMessageId(),
       timestamp,
       deliveryMode: 2,
     };
-    if (contentType ?? isJson) properties.contentType = contentType ?? 'application/json';
-    const made: OutboundMessage = { body: message.body, headers, properties };
+    if (contentType ?? message.json !== undefined) {
+      properties.contentType = contentType ?? 'application/json';
+    }
+    return properties;
+  };
+  const outbound = (message: ReadyMessage): OutboundMessage => {
+    const key = opts.key ?? message.key;
+    const made: OutboundMessage = {
+      body: message.body,
+      headers,
+      properties: propertiesOf(message),
+    };
     if (key !== undefined) made.key = Buffer.from(key, 'utf8');
     return made;
   };

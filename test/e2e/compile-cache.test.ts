@@ -43,6 +43,27 @@ describe('the compile cache', () => {
     expect(statSync(file).mtimeMs).toBe(written);
   });
 
+  it('caches kafkajs apart, only for a command that loads it, and reads it back', async () => {
+    const { home, directory } = cacheHome();
+    expect((await dryRun({ XDG_CACHE_HOME: home })).code).toBe(0);
+    expect(readdirSync(directory)).toEqual([expect.stringMatching(/^main-/)]);
+    // Nothing listens on port 1: the adapter loads kafkajs, and connecting fails at once.
+    const unreachable = () =>
+      runMq(['--broker', 'kafka://127.0.0.1:1', '--connect-timeout', '1s', 'ls'], {
+        env: { ...isolatedEnv(), XDG_CACHE_HOME: home },
+      });
+    const first = await unreachable();
+    expect(first.code).toBe(3);
+    const vendor = readdirSync(directory).find((name) => name.startsWith('kafkajs-'));
+    expect(vendor).toMatch(/^kafkajs-[0-9a-f]{16}-v[\d.]+-\w+\.v8$/);
+    const file = join(directory, vendor!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const written = statSync(file).mtimeMs;
+    const second = await unreachable();
+    expect(second).toMatchObject({ code: 3, stderr: first.stderr });
+    expect(statSync(file).mtimeMs).toBe(written);
+  });
+
   it('replaces a corrupt cache and runs as if there were none', async () => {
     const { home, directory } = cacheHome();
     expect((await dryRun({ XDG_CACHE_HOME: home })).code).toBe(0);

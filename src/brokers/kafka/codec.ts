@@ -68,9 +68,15 @@ export function toKafkaMessage(
   // its way to the wire, and its defaults (no key, no headers) are what an absent field means.
   const record: Message = { value: asBuffer(message.body), partition };
   if (message.key !== undefined) record.key = asBuffer(message.key);
-  if (Object.keys(headers).length > 0) record.headers = headers;
+  if (hasAny(headers)) record.headers = headers;
   if (timestamp !== undefined) record.timestamp = String(timestamp);
   return record;
+}
+
+/** Whether a header table has a key, without listing them: once per record of a publish. */
+function hasAny(headers: IHeaders): boolean {
+  for (const key in headers) if (Object.hasOwn(headers, key)) return true;
+  return false;
 }
 
 /**
