@@ -2,8 +2,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// rabbitmq-publish.mjs and kafka-publish.mjs need the test brokers up (npm run brokers:up).
-const scripts = ['startup.mjs', 'local-publish.mjs', 'rabbitmq-publish.mjs', 'kafka-publish.mjs'];
+// rabbitmq-*.mjs and kafka-publish.mjs need the test brokers up (npm run brokers:up).
+const scripts = [
+  'startup.mjs',
+  'local-publish.mjs',
+  'rabbitmq-publish.mjs',
+  'rabbitmq-redrive.mjs',
+  'kafka-publish.mjs',
+];
 let failed = false;
 for (const script of scripts) {
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {

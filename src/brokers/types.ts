@@ -260,6 +260,51 @@ export interface TopologyManagement {
   export(): Promise<TopologySnapshot>;
 }
 
+export interface HoldOptions {
+  signal: AbortSignal;
+  /** Hold at most this many: the queue's depth when the run started, so later arrivals stay. */
+  limit: number;
+  /** Messages delivered ahead of the caller (RabbitMQ's prefetch). Messages the caller holds on to
+   *  unsettled never use it up: the window slides past them. */
+  window: number;
+}
+
+/** One move of a held dead letter: published to `route` as `message`, removed from its queue. */
+export interface DeadLetterMove {
+  delivery: Delivery;
+  route: Route;
+  message: OutboundMessage;
+}
+
+/**
+ * Messages held off a queue: iterate to take them, settle each (`ack()` removes it); `close()`
+ * returns every one still unsettled to its place, in order, and must always be called. The
+ * iteration ending (the limit reached, the queue run out, the signal) does not return anything:
+ * until `close()`, a held message can still be settled, so a caller may publish its last window
+ * after the loop.
+ */
+export interface Holding extends AsyncIterable<Delivery> {
+  /** Idempotent. Stops taking, then gives back what is unsettled; settling afterwards rejects
+   *  (release() does nothing). */
+  close(): Promise<void>;
+}
+
+/** Taking messages off a queue in bulk, for `mq dlq redrive` and `mq dlq purge` (DESIGN.md §7). */
+export interface DeadLetterHandling {
+  /**
+   * The first `limit` messages of `queue`, in order, each held until settled or until the
+   * holding is closed. The iteration ends early when the queue runs out (another consumer took
+   * some) or the signal aborts.
+   */
+  hold(queue: string, options: HoldOptions): Holding;
+  /**
+   * Publishes and removes held messages together, exactly once (local: one transaction for all of
+   * them). Where a broker cannot (RabbitMQ), this is absent, and a move is a confirmed publish,
+   * then `ack()`. An unroutable message is not removed.
+   */
+  move?(moves: readonly DeadLetterMove[]): Promise<PublishReceipt[]>;
+}
+
 export interface BrokerAdapter {
   readonly kind: BrokerKind;
   /** Where several places to connect to were given (a RabbitMQ cluster's nodes, tried in order):
@@ -283,10 +328,11 @@ export interface BrokerAdapter {
   consume(source: string, options: ConsumeOptions): AsyncIterable<Delivery>;
   readonly inspection?: Inspection;
   readonly topology?: TopologyManagement;
+  readonly deadLetters?: DeadLetterHandling;
 }
 
 /** A typed capability check instead of stubs that throw "not implemented". */
-export function requireCapability<K extends 'inspection' | 'topology'>(
+export function requireCapability<K extends 'inspection' | 'topology' | 'deadLetters'>(
   broker: BrokerAdapter,
   capability: K,
 ): NonNullable<BrokerAdapter[K]> {

@@ -14,7 +14,11 @@ import {
   PublishStopped,
   type BrokerAdapter,
   type ConsumeOptions,
+  type DeadLetterHandling,
+  type DeadLetterMove,
   type Delivery,
+  type Holding,
+  type HoldOptions,
   type InboundMessage,
   type Inspection,
   type OutboundMessage,
@@ -38,6 +42,8 @@ const RECHECK_MS = 1_000;
 const DEFAULT_PREFETCH = 10;
 /** Tap copies read per transaction. */
 const TAP_BATCH = 100;
+/** Messages hold() takes between two turns of the event loop. */
+const HOLD_YIELD_EVERY = 100;
 /** Messages per durable publish transaction: one fsync for each group. */
 const GROUP_COMMIT = 5000;
 
@@ -99,6 +105,13 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** One hold()'s lease owner, and whether it was closed. */
+interface HoldState {
+  owner: string;
+  ended: boolean;
+  renewal: NodeJS.Timeout | undefined;
+}
+
 class LocalDelivery implements Delivery {
   private settled = false;
 
@@ -136,6 +149,7 @@ export class LocalAdapter implements BrokerAdapter {
   readonly kind = 'local';
   readonly inspection: Inspection;
   readonly topology: TopologyManagement;
+  readonly deadLetters: DeadLetterHandling;
   private store: LocalStore | null = null;
   private closed = false;
   /** Aborted by close(), so a consumer or tail still suspended in a loop ends instead of touching a closed database. */
@@ -143,6 +157,8 @@ export class LocalAdapter implements BrokerAdapter {
   /** Lease owners (one per consume()) and taps this adapter holds, given back on close. */
   private readonly owners = new Set<string>();
   private readonly taps = new Set<number>();
+  /** Where each message held by hold() is, and by whom, for move(). */
+  private readonly holds = new WeakMap<Delivery, { seq: number; owner: string }>();
 
   constructor(
     private readonly dataDir: string,
@@ -158,6 +174,10 @@ export class LocalAdapter implements BrokerAdapter {
       plan: (topology) => attempt(() => this.open().plan(topology)),
       apply: (topology) => attempt(() => this.open().apply(topology)),
       export: () => attempt(() => this.open().snapshot()),
+    };
+    this.deadLetters = {
+      hold: (queue, options) => this.hold(queue, options),
+      move: (moves) => attempt(() => this.move(moves)),
     };
   }
 
@@ -290,6 +310,81 @@ export class LocalAdapter implements BrokerAdapter {
       this.owners.delete(owner);
       if (!this.closed) store.endConsumer(owner);
     }
+  }
+
+  /**
+   * Leases the queue's messages one by one, as many as asked and no more than are ready, with no
+   * cap on how many stay leased: a redrive keeps skipped ones leased to the end. close() gives
+   * back every lease at once, in place.
+   */
+  private hold(queue: string, options: HoldOptions): Holding {
+    const state: HoldState = { owner: randomUUID(), ended: false, renewal: undefined };
+    return {
+      [Symbol.asyncIterator]: () => translated(this.takeHeld(queue, options, state)),
+      close: () =>
+        attempt(() => {
+          if (state.ended) return;
+          state.ended = true;
+          clearInterval(state.renewal);
+          if (!this.owners.delete(state.owner) || this.closed) return;
+          this.open().endConsumer(state.owner);
+        }),
+    };
+  }
+
+  private async *takeHeld(
+    queue: string,
+    options: HoldOptions,
+    state: HoldState,
+  ): AsyncGenerator<Delivery> {
+    const store = this.open();
+    const { owner } = state;
+    store.registerConsumer(owner, queue);
+    this.owners.add(owner);
+    state.renewal = setInterval(() => {
+      try {
+        store.renew(owner, LEASE_MS);
+      } catch {
+        // A busy or closed database: the lease may lapse, and moving or settling then says so.
+      }
+    }, RENEW_EVERY_MS);
+    state.renewal.unref();
+    const signal = AbortSignal.any([options.signal, this.closing.signal]);
+    for (let taken = 0; taken < options.limit && !signal.aborted && !state.ended; taken += 1) {
+      const leased = store.lease(queue, owner, LEASE_MS);
+      if (leased === null) return;
+      const delivery = new LocalDelivery(leased.message, (how) => {
+        if (state.ended || this.closed) {
+          if (how === 'release') return;
+          throw new MqError(
+            `the hold on ${queue} has ended: message ${leased.message.id} went back`,
+          );
+        }
+        if (!store.settle(leased.seq, owner, how) && how !== 'release') {
+          throw new MqError(`message ${leased.message.id} is no longer held`, {
+            hint: 'its lease expired, so it may have been taken by someone else',
+          });
+        }
+      });
+      this.holds.set(delivery, { seq: leased.seq, owner });
+      yield delivery;
+      // Leasing and settling are synchronous: now and then, let a signal (Ctrl-C) be heard.
+      if (taken % HOLD_YIELD_EVERY === HOLD_YIELD_EVERY - 1) await setImmediatePromise();
+    }
+  }
+
+  /** Each window of moves in one durable transaction: published and removed together. */
+  private move(moves: readonly DeadLetterMove[]): PublishReceipt[] {
+    if (moves.length === 0) return [];
+    const located = moves.map((move) => {
+      const held = this.holds.get(move.delivery);
+      if (held === undefined) {
+        throw new MqError(`message ${move.delivery.message.id} was not taken by hold()`);
+      }
+      return { ...held, route: move.route, message: move.message };
+    });
+    const { owner } = located[0]!;
+    return this.open().moveLeased(owner, located);
   }
 
   /** Waits until the database changes (anyone's commit), at most RECHECK_MS, or the signal aborts. */

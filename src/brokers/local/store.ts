@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Statement, Transaction as SqliteTransaction } from 'better-sqlite3';
 import type { TopologySnapshot } from '../../config/topology-export.js';
 import type { QueueArguments, Topology } from '../../config/topology.js';
-import { NotFoundError, RefusedError } from '../../errors.js';
+import { MqError, NotFoundError, RefusedError } from '../../errors.js';
 import { didYouMean } from '../../message/suggest.js';
 import type {
   InboundMessage,
@@ -293,40 +293,77 @@ export class LocalStore {
     const started = performance.now();
     const target = exchangeTarget(route, 'the local broker');
     const routed = this.durably((tx) => {
-      const queues = this.route(target.exchange, target.routingKey, tx);
-      if (queues === null) {
-        const names = this.sql('SELECT name FROM exchanges ORDER BY name')
-          .pluck()
-          .all() as string[];
-        throw new NotFoundError(
-          `exchange "${target.exchange}" does not exist on the local broker${didYouMean(target.exchange, names)}`,
-          { hint: 'declare it in mq.config.json, or publish through amq.topic' },
-        );
-      }
-      return messages.map((message) => {
-        // mq always sets a message id; one given without it still gets an id that survives moves.
-        const messageId = message.properties?.messageId ?? randomUUID();
-        const payload: Payload = {
-          message_id: messageId,
-          exchange: target.exchange,
-          routing_key: target.routingKey,
-          body: asBuffer(message.body),
-          headers: encodeHeaders(message.headers),
-          properties: encodeProperties(message.properties),
-          published_at: tx.now,
-          delivery_count: 0,
-          deaths: null,
-        };
-        for (const queue of queues) this.enqueue(queue, payload, tx);
-        return { messageId, routed: queues.length > 0 };
-      });
+      const queues = this.routeOrThrow(target.exchange, target.routingKey, tx);
+      return messages.map((message) => this.enqueueAll(message, target, queues, tx));
     });
-    const confirmLatencyMs = performance.now() - started;
-    return routed.map(({ messageId, routed: reached }) => ({
-      messageId,
-      status: reached ? 'confirmed' : 'unroutable',
-      confirmLatencyMs,
-    }));
+    return receiptsOf(routed, performance.now() - started);
+  }
+
+  /**
+   * Publishes each message to its route and deletes the leased original it replaces, all in one
+   * durable transaction: a redrive that moves exactly once. An unroutable message's original
+   * stays; one `owner` no longer holds is an error that changes nothing.
+   */
+  moveLeased(
+    owner: string,
+    moves: readonly { seq: number; route: Route; message: OutboundMessage }[],
+  ): PublishReceipt[] {
+    const started = performance.now();
+    const routed = this.durably((tx) =>
+      moves.map(({ seq, route, message }) => {
+        const held = this.sql('SELECT 1 FROM messages WHERE seq = ? AND lease_owner = ?').get(
+          seq,
+          owner,
+        );
+        if (held === undefined) {
+          throw new MqError(`message ${message.properties?.messageId ?? seq} is no longer held`, {
+            hint: 'its lease was given back or expired: nothing of this batch moved',
+          });
+        }
+        const target = exchangeTarget(route, 'the local broker');
+        const queues = this.routeOrThrow(target.exchange, target.routingKey, tx);
+        const enqueued = this.enqueueAll(message, target, queues, tx);
+        if (enqueued.routed) this.sql('DELETE FROM messages WHERE seq = ?').run(seq);
+        return enqueued;
+      }),
+    );
+    return receiptsOf(routed, performance.now() - started);
+  }
+
+  private routeOrThrow(exchange: string, routingKey: string, tx: Transaction): string[] {
+    const queues = this.route(exchange, routingKey, tx);
+    if (queues === null) {
+      const names = this.sql('SELECT name FROM exchanges ORDER BY name').pluck().all() as string[];
+      throw new NotFoundError(
+        `exchange "${exchange}" does not exist on the local broker${didYouMean(exchange, names)}`,
+        { hint: 'declare it in mq.config.json, or publish through amq.topic' },
+      );
+    }
+    return queues;
+  }
+
+  /** A new message in each of `queues`, as published through `target`. */
+  private enqueueAll(
+    message: OutboundMessage,
+    target: { exchange: string; routingKey: string },
+    queues: readonly string[],
+    tx: Transaction,
+  ): { messageId: string; routed: boolean } {
+    // mq always sets a message id; one given without it still gets an id that survives moves.
+    const messageId = message.properties?.messageId ?? randomUUID();
+    const payload: Payload = {
+      message_id: messageId,
+      exchange: target.exchange,
+      routing_key: target.routingKey,
+      body: asBuffer(message.body),
+      headers: encodeHeaders(message.headers),
+      properties: encodeProperties(message.properties),
+      published_at: tx.now,
+      delivery_count: 0,
+      deaths: null,
+    };
+    for (const queue of queues) this.enqueue(queue, payload, tx);
+    return { messageId, routed: queues.length > 0 };
   }
 
   /** A queue copy, plus one for each live tap on the queue. */
@@ -694,4 +731,15 @@ function toInbound(row: StoredMessage, source: string): InboundMessage {
     headers,
     properties,
   };
+}
+
+function receiptsOf(
+  routed: readonly { messageId: string; routed: boolean }[],
+  confirmLatencyMs: number,
+): PublishReceipt[] {
+  return routed.map(({ messageId, routed: reached }) => ({
+    messageId,
+    status: reached ? 'confirmed' : 'unroutable',
+    confirmLatencyMs,
+  }));
 }

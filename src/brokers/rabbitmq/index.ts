@@ -11,7 +11,10 @@ import { MqError } from '../../errors.js';
 import type {
   BrokerAdapter,
   ConsumeOptions,
+  DeadLetterHandling,
   Delivery,
+  Holding,
+  HoldOptions,
   Inspection,
   OutboundMessage,
   PublishOptions,
@@ -22,6 +25,7 @@ import type {
 import { ContentIds, toInbound } from './codec.js';
 import { AmqpConnection, nodesOf } from './connection.js';
 import { ConsumerSession } from './consumer.js';
+import { HeldMessages } from './hold.js';
 import { RabbitMqInspection } from './inspection.js';
 import { ManagementApi } from './management.js';
 import { exchangeTarget } from '../amqp-route.js';
@@ -47,12 +51,17 @@ export class RabbitMqAdapter implements BrokerAdapter {
   readonly kind = 'rabbitmq';
   readonly inspection: Inspection;
   readonly topology: TopologyManagement;
+  /** No move(): on RabbitMQ a move is a confirmed publish, then an ack. */
+  readonly deadLetters: DeadLetterHandling = {
+    hold: (queue, options) => this.hold(queue, options),
+  };
   private readonly management: ManagementApi;
   private readonly queues: Queues;
   private connecting: Promise<AmqpConnection> | null = null;
   private connected: AmqpConnection | null = null;
   private publisher: Publisher | null = null;
   private readonly sessions = new Set<ConsumerSession>();
+  private readonly holdings = new Set<Holding>();
   private closed = false;
 
   constructor(
@@ -102,6 +111,7 @@ export class RabbitMqAdapter implements BrokerAdapter {
     const connection = await this.connecting?.catch(() => null);
     if (connection === null || connection === undefined) return;
     for (const session of this.sessions) await session.end();
+    for (const holding of this.holdings) await holding.close();
     await this.publisher?.close(this.connectTimeoutMs);
     await connection.close();
   }
@@ -145,5 +155,32 @@ export class RabbitMqAdapter implements BrokerAdapter {
     } finally {
       this.sessions.delete(session);
     }
+  }
+
+  private hold(queue: string, options: HoldOptions): Holding {
+    const ids = new ContentIds();
+    let queueType: Awaited<ReturnType<Queues['type']>> = null;
+    const holding = new HeldMessages(
+      {
+        queue,
+        open: async () => {
+          const connection = await this.connection();
+          await this.queues.declarePassively(queue);
+          queueType = await this.queues.type(queue);
+          return connection.channel();
+        },
+        read: (message) => toInbound(message, { source: queue, queueType, ids }),
+        readyCount: async () => (await this.queues.declarePassively(queue)).ready,
+      },
+      options,
+    );
+    this.holdings.add(holding);
+    return {
+      [Symbol.asyncIterator]: () => holding[Symbol.asyncIterator](),
+      close: async () => {
+        this.holdings.delete(holding);
+        await holding.close();
+      },
+    };
   }
 }
