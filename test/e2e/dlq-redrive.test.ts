@@ -198,6 +198,9 @@ function redriveSuite(name: string, fresh: () => Promise<Setup>) {
         moved: 1,
         targets: { 'exchange order_events with routing key order.placed': 1 },
       });
+      expect(via.stderr).toContain(
+        '--via-exchange: copies go to order_events order.placed → email_service_queue, inventory_service_queue, sms_service_queue',
+      );
       // Every queue bound to order.placed got a copy: the siblings twice now.
       expect(await depths(mq, SERVICE_QUEUES)).toEqual([4, 1, 3]);
     });

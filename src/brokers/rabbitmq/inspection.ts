@@ -84,7 +84,7 @@ function routes(exchangeType: string, bindingKey: string, routingKey: string): b
 /**
  * The one queue a queue's dead letters reach: the queues the dead-letter exchange routes the
  * dead-letter routing key to, when that is exactly one. Without a fixed key, dead letters follow
- * each message's own routing key: no single answer. The default exchange ('') is a direct
+ * each message's own routing key: no single answer, unless the exchange is a fanout. The default exchange ('') is a direct
  * exchange with a binding from each queue's name to that queue.
  */
 export function deadLetterQueueOf(
@@ -93,13 +93,14 @@ export function deadLetterQueueOf(
   bindings: readonly ManagedBinding[],
 ): string | null {
   const { deadLetterExchange: exchange, deadLetterRoutingKey: key } = settings;
-  if (exchange === null || key === null) return null;
+  if (exchange === null) return null;
   const type = exchange === '' ? 'direct' : exchanges.find((e) => e.name === exchange)?.type;
-  if (type === undefined) return null;
+  // A fanout exchange ignores the key: without a fixed one, dead letters still go one way.
+  if (type === undefined || (key === null && type !== 'fanout')) return null;
   const queues = new Set(
     bindings
       .filter((b) => b.source === exchange && b.destinationType === 'queue')
-      .filter((b) => routes(type, b.routingKey, key))
+      .filter((b) => routes(type, b.routingKey, key ?? ''))
       .map((b) => b.destination),
   );
   return queues.size === 1 ? [...queues][0]! : null;

@@ -383,12 +383,14 @@ async function confirm(
   limit: number,
   flags: RedriveFlags,
 ): Promise<void> {
-  const where =
-    flags.to !== undefined
-      ? `to queue ${flags.to}`
-      : flags.viaExchange
-        ? `through their original exchanges: ${await recipients(source, limit)}`
-        : 'each to the queue it died in, alone';
+  let where = 'each to the queue it died in, alone';
+  if (flags.to !== undefined) where = `to queue ${flags.to}`;
+  if (flags.viaExchange) {
+    // Named whether or not anyone is asked: the copies are the point of --via-exchange.
+    const copies = await recipients(source, limit);
+    f.io.notice(sanitizeLine(`--via-exchange: copies go to ${copies}`));
+    where = 'through their original exchanges';
+  }
   const question = sanitizeLine(
     `Move up to ${limit} dead letter(s) from ${source.deadLetterQueue} ${where}?`,
   );

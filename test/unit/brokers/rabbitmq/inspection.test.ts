@@ -121,6 +121,12 @@ describe('the dead-letter queue of a queue', () => {
     ).toBe('dead');
   });
 
+  it('is the one queue bound to a fanout dead-letter exchange, with or without a key', () => {
+    const fanout = [binding('all.dlx', 'q.dlq', '')];
+    expect(deadLetterQueueOf(settings('all.dlx', null), exchanges, fanout)).toBe('q.dlq');
+    expect(deadLetterQueueOf(settings('all.dlx', 'k'), exchanges, fanout)).toBe('q.dlq');
+  });
+
   it('is unknown when the exchange routes to several queues or follows each message key', () => {
     const fanout = [binding('all.dlx', 'a', ''), binding('all.dlx', 'b', '')];
     expect(deadLetterQueueOf(settings('all.dlx', 'k'), exchanges, fanout)).toBeNull();
