@@ -78,3 +78,48 @@ describe('interactive consume in a pseudo-terminal', () => {
     expect(await depth('email_service_queue', env)).toBe(2);
   });
 });
+
+describe('dlq confirmations in a pseudo-terminal', () => {
+  async function deadLetterOne(env: Record<string, string>): Promise<void> {
+    expect((await runMq(['publish', 'order.placed', FIXTURE], { env })).code).toBe(0);
+    const rejected = await runMq(['consume', 'sms_service_queue', '--reject', '--count', '1'], {
+      env,
+    });
+    expect(rejected.code).toBe(0);
+  }
+
+  it('redrive asks first: no moves nothing (exit 130), yes moves', async () => {
+    const env = isolatedEnv();
+    await deadLetterOne(env);
+    const declined = join(env.MQ_HOME, '..', 'declined');
+    session = new TerminalSession(['dlq', 'redrive', 'sms_service_queue'], env, declined);
+    await session.waitFor(
+      /Move up to 1 dead letter\(s\) from sms_service_queue\.dlq each to the queue it died in, alone\?/,
+    );
+    session.keys('n', 'Enter');
+    expect(await exitCode(declined)).toBe(130);
+    expect(await depth('sms_service_queue.dlq', env)).toBe(1);
+    session.close();
+
+    const confirmed = join(env.MQ_HOME, '..', 'confirmed');
+    session = new TerminalSession(['dlq', 'redrive', 'sms_service_queue'], env, confirmed);
+    await session.waitFor(/Move up to 1 dead letter/);
+    session.keys('y', 'Enter');
+    expect(await exitCode(confirmed)).toBe(0);
+    expect(session.screen()).toMatch(/moved 1 of sms_service_queue\.dlq/);
+    expect(await depth('sms_service_queue.dlq', env)).toBe(0);
+  });
+
+  it('purge asks first, and says it cannot be undone', async () => {
+    const env = isolatedEnv();
+    await deadLetterOne(env);
+    const exitFile = join(env.MQ_HOME, '..', 'exit');
+    session = new TerminalSession(['dlq', 'purge', 'sms_service_queue'], env, exitFile);
+    await session.waitFor(
+      /Delete all 1 dead letter\(s\) in sms_service_queue\.dlq\? This cannot be undone\./,
+    );
+    session.keys('y', 'Enter');
+    expect(await exitCode(exitFile)).toBe(0);
+    expect(await depth('sms_service_queue.dlq', env)).toBe(0);
+  });
+});
