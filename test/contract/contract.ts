@@ -11,6 +11,7 @@ import type {
   Delivery,
   HeaderValue,
   Headers,
+  Holding,
   InboundMessage,
   OutboundMessage,
   Route,
@@ -19,10 +20,16 @@ import type {
 import { requireCapability } from '../../src/brokers/types.js';
 import type { QueueDecl } from '../../src/config/project-file.js';
 import { desiredTopology, type Topology } from '../../src/config/topology.js';
-import { NotFoundError, RefusedError, UnsupportedError } from '../../src/errors.js';
+import { MqError, NotFoundError, RefusedError, UnsupportedError } from '../../src/errors.js';
 import { stepper, uniqueName } from '../helpers/brokers.js';
 
 export interface ContractSetup {
+  /**
+   * What of `deadLetters` the broker has, stated so that its absence is asserted rather than
+   * skipped: `hold` (RabbitMQ: a move is a publish, then an ack), `holdAndMove` (local: moves in
+   * one transaction), `none` (Kafka, until its dead-letter issue).
+   */
+  deadLetters: 'none' | 'hold' | 'holdAndMove';
   /** Deletes what one test declared (RabbitMQ: its queues and exchanges). */
   removeTopology?: (topology: Topology) => Promise<void>;
   /** Runs once after the suite (the local broker: removes its directory). */
@@ -86,7 +93,7 @@ const TYPED_HEADERS: Headers = {
 export function brokerContract(
   name: string,
   open: () => Promise<BrokerAdapter>,
-  setup: ContractSetup = {},
+  setup: ContractSetup,
 ): void {
   describe(`${name}: broker contract`, () => {
     let broker: BrokerAdapter;
@@ -628,6 +635,255 @@ export function brokerContract(
         expect(info.maxDeliveries).toBe(3);
       },
     );
+
+    // Dead letters in bulk (DESIGN.md §7): what `mq dlq redrive` and `mq dlq purge` stand on.
+    if (setup.deadLetters === 'none') {
+      it('has no dead-letter handling, and says so when asked for it', () => {
+        expect(broker.deadLetters).toBeUndefined();
+        expect(() => requireCapability(broker, 'deadLetters')).toThrow(UnsupportedError);
+      });
+    } else {
+      describe('dead letters', () => {
+        const canMove = setup.deadLetters === 'holdAndMove';
+        const bodyOf = (m: InboundMessage) => Buffer.from(m.body).toString();
+        const idsOf = (messages: readonly OutboundMessage[]) =>
+          messages.map((m) => m.properties!.messageId);
+
+        /** The topology's classic dead-letter queue with `count` messages, `dead 0`, `dead 1`… */
+        async function deadLetterQueue(
+          count: number,
+        ): Promise<Orders & { sent: OutboundMessage[] }> {
+          const orders = await declareOrders();
+          const sent = Array.from({ length: count }, (_, n) => message(utf8(`dead ${n}`)));
+          if (count > 0) await publishConfirmed({ kind: 'queue', queue: orders.dlq }, sent);
+          return { ...orders, sent };
+        }
+
+        /** A hold whose signal gives up after WAIT_MS, so that a stall fails instead of hanging. */
+        function holdOf(queue: string, limit: number, window = 10) {
+          const signal = AbortSignal.timeout(WAIT_MS);
+          const holding = requireCapability(broker, 'deadLetters').hold(queue, {
+            signal,
+            limit,
+            window,
+          });
+          return { holding, signal };
+        }
+
+        /** Everything the hold yields, in order, each passed to `each` as it comes; no stall. */
+        async function drain(
+          hold: { holding: Holding; signal: AbortSignal },
+          each: (delivery: Delivery) => Promise<void> = () => Promise.resolve(),
+        ): Promise<Delivery[]> {
+          const held: Delivery[] = [];
+          for await (const delivery of hold.holding) {
+            held.push(delivery);
+            await each(delivery);
+          }
+          expect(hold.signal.aborted, 'the hold stalled until its signal gave up').toBe(false);
+          return held;
+        }
+
+        const heldIds = (held: readonly Delivery[]) => held.map((d) => d.message.id);
+
+        it(`has hold()${canMove ? ' and move()' : ', and no move() (a move is a publish, then an ack)'}`, () => {
+          const handling = requireCapability(broker, 'deadLetters');
+          expect(typeof handling.hold).toBe('function');
+          expect(typeof handling.move).toBe(canMove ? 'function' : 'undefined');
+        });
+
+        it('hold() yields the first `limit` messages in order, none published after it started', async () => {
+          const dlq = await deadLetterQueue(4);
+          const late = [message(utf8('late 0')), message(utf8('late 1'))];
+          const hold = holdOf(dlq.dlq, 4, 2);
+          const held = await drain(hold, async (delivery) => {
+            if (delivery.message.id === dlq.sent[0]!.properties!.messageId) {
+              await publishConfirmed({ kind: 'queue', queue: dlq.dlq }, late);
+            }
+          });
+          expect(heldIds(held)).toEqual(idsOf(dlq.sent));
+          expect(held.map((d) => bodyOf(d.message))).toEqual([
+            'dead 0',
+            'dead 1',
+            'dead 2',
+            'dead 3',
+          ]);
+          await hold.holding.close();
+          await expectDepth(dlq.dlq, { ready: 6, unacked: 0 });
+
+          const fewer = holdOf(dlq.dlq, 2);
+          expect(heldIds(await drain(fewer))).toEqual(idsOf(dlq.sent.slice(0, 2)));
+          await fewer.holding.close();
+          const everything = await take(dlq.dlq, 6, ack);
+          expect(everything.map((m) => m.id)).toEqual(idsOf([...dlq.sent, ...late]));
+        });
+
+        it('ack() removes a held message, release() returns it in place, once each', async () => {
+          // The fourth stays in the queue: a released message goes back before it, not behind.
+          const dlq = await deadLetterQueue(4);
+          const hold = holdOf(dlq.dlq, 3);
+          const [acked, released, kept] = await drain(hold);
+          await acked!.ack();
+          await released!.release();
+          await expect(acked!.ack()).rejects.toBeInstanceOf(MqError);
+          await expect(released!.ack()).rejects.toBeInstanceOf(MqError);
+          await hold.holding.close();
+          // Given back by close(): releasing it is a no-op, removing it no longer possible.
+          await expect(kept!.release()).resolves.toBeUndefined();
+          await expect(kept!.ack()).rejects.toBeInstanceOf(MqError);
+          await expectDepth(dlq.dlq, { ready: 3, unacked: 0 });
+          const left = await take(dlq.dlq, 3, ack);
+          expect(left.map((m) => m.id)).toEqual(idsOf(dlq.sent.slice(1)));
+        });
+
+        // A quorum queue too: RabbitMQ refuses it a channel-wide prefetch.
+        it.each(['classic', 'quorum'] as const)(
+          'does not stall on messages held unsettled far beyond the window (%s queue)',
+          async (type) => {
+            const window = 4;
+            const orders = await declareOrders();
+            const queue = type === 'classic' ? orders.dlq : orders.queue;
+            const sent = Array.from({ length: 3 * window }, (_, n) => message(utf8(`held ${n}`)));
+            await publishConfirmed({ kind: 'queue', queue }, sent);
+            const hold = holdOf(queue, sent.length, window);
+            const held = await drain(hold);
+            expect(heldIds(held)).toEqual(idsOf(sent));
+            // The iteration is over, the hold is not: settling still works until close().
+            await Promise.all(held.map((delivery) => delivery.ack()));
+            await hold.holding.close();
+            await expectDepth(queue, { ready: 0, unacked: 0 });
+          },
+        );
+
+        it('returns every unsettled message, in place and intact, when the loop ends early', async () => {
+          const dlq = await deadLetterQueue(0);
+          const sent = [
+            message(EXACT_JSON, { headers: TYPED_HEADERS }),
+            message(NOT_UTF8),
+            message(utf8('third')),
+            message(utf8('fourth')),
+            message(utf8('fifth')),
+          ];
+          await publishConfirmed({ kind: 'queue', queue: dlq.dlq }, sent);
+          const hold = holdOf(dlq.dlq, sent.length, 2);
+          const taken: Delivery[] = [];
+          for await (const delivery of hold.holding) {
+            taken.push(delivery);
+            if (taken.length === 3) break;
+          }
+          expect(heldIds(taken)).toEqual(idsOf(sent.slice(0, 3)));
+          await hold.holding.close();
+          await expectDepth(dlq.dlq, { ready: 5, unacked: 0 });
+          const back = await take(dlq.dlq, 5, ack);
+          expect(back.map((m) => m.id)).toEqual(idsOf(sent));
+          back.forEach((got, index) => {
+            expect(Buffer.from(got.body).equals(sent[index]!.body)).toBe(true);
+          });
+          expect(back[0]!.headers).toEqual(TYPED_HEADERS);
+        });
+
+        it('stops taking within 2 s of an abort', async () => {
+          const dlq = await deadLetterQueue(3);
+          const controller = new AbortController();
+          const holding = requireCapability(broker, 'deadLetters').hold(dlq.dlq, {
+            signal: controller.signal,
+            limit: 3,
+            window: 1,
+          });
+          const held: Delivery[] = [];
+          let abortedAt = 0;
+          for await (const delivery of holding) {
+            held.push(delivery);
+            abortedAt = performance.now();
+            controller.abort();
+          }
+          expect(performance.now() - abortedAt).toBeLessThan(2_000);
+          expect(heldIds(held)).toEqual(idsOf(dlq.sent.slice(0, 1)));
+          await holding.close();
+          await expectDepth(dlq.dlq, { ready: 3, unacked: 0 });
+        });
+
+        it('ends at once when the queue runs out before `limit`, and reports a missing queue', async () => {
+          const dlq = await deadLetterQueue(2);
+          const started = performance.now();
+          const hold = holdOf(dlq.dlq, 10);
+          expect(heldIds(await drain(hold))).toEqual(idsOf(dlq.sent));
+          await hold.holding.close();
+          const empty = holdOf(dlq.queue, 10);
+          expect(await drain(empty)).toEqual([]);
+          await empty.holding.close();
+          expect(performance.now() - started).toBeLessThan(2_000);
+
+          const missing = holdOf(`${dlq.dlq}x`, 1);
+          await expect(drain(missing)).rejects.toBeInstanceOf(NotFoundError);
+          await missing.holding.close();
+        });
+
+        it.runIf(canMove)(
+          'move() publishes each held message to its route and removes it together; an unroutable one stays',
+          async () => {
+            const dlq = await deadLetterQueue(3);
+            const hold = holdOf(dlq.dlq, 3);
+            const held = await drain(hold);
+            const moved = (delivery: Delivery): OutboundMessage => ({
+              body: delivery.message.body,
+              headers: { 'mq-redrive-count': 1 },
+              properties: { messageId: delivery.message.id },
+            });
+            const routes: Route[] = [
+              { kind: 'queue', queue: dlq.queue },
+              placed(dlq),
+              { kind: 'queue', queue: uniqueName('missing') },
+            ];
+            const receipts = await requireCapability(broker, 'deadLetters').move!(
+              held.map((delivery, index) => ({
+                delivery,
+                route: routes[index]!,
+                message: moved(delivery),
+              })),
+            );
+            expect(receipts.map((r) => [r.messageId, r.status])).toEqual([
+              [held[0]!.message.id, 'confirmed'],
+              [held[1]!.message.id, 'confirmed'],
+              [held[2]!.message.id, 'unroutable'],
+            ]);
+            await hold.holding.close();
+            await expectDepth(dlq.dlq, { ready: 1, unacked: 0 });
+            const arrived = await take(dlq.queue, 2, ack);
+            expect(arrived.map((m) => [m.id, bodyOf(m), m.headers?.['mq-redrive-count']])).toEqual([
+              [held[0]!.message.id, 'dead 0', 1],
+              [held[1]!.message.id, 'dead 1', 1],
+            ]);
+            const [stayed] = await take(dlq.dlq, 1, ack);
+            expect(stayed?.id).toBe(held[2]!.message.id);
+          },
+        );
+
+        it.runIf(canMove)(
+          'move() of a message no longer held fails the whole batch and changes nothing',
+          async () => {
+            const dlq = await deadLetterQueue(2);
+            const hold = holdOf(dlq.dlq, 2);
+            const [first, second] = await drain(hold);
+            await second!.ack();
+            const moving = requireCapability(broker, 'deadLetters').move!(
+              [first!, second!].map((delivery) => ({
+                delivery,
+                route: { kind: 'queue', queue: dlq.queue },
+                message: { body: delivery.message.body },
+              })),
+            );
+            await expect(moving).rejects.toBeInstanceOf(MqError);
+            await expect(moving).rejects.not.toBeInstanceOf(NotFoundError);
+            await hold.holding.close();
+            await expectDepth(dlq.queue, { ready: 0, unacked: 0 });
+            await expectDepth(dlq.dlq, { ready: 1, unacked: 0 });
+            const [back] = await take(dlq.dlq, 1, ack);
+            expect(back?.id).toBe(first!.message.id);
+          },
+        );
+      });
+    }
 
     // The log model (Kafka): the same promises, in a log's terms.
     if (model !== 'log') return;

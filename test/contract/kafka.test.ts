@@ -16,6 +16,7 @@ describe.runIf(ready)('kafka', () => {
     },
     {
       model: 'log',
+      deadLetters: 'none',
       // Each test's topics, and their dead-letter topics, go with it.
       removeTopology: (topology) => deleteTopics(topology.topics.map((topic) => topic.name)),
     },

@@ -18,6 +18,7 @@ brokerContract(
     return broker;
   },
   {
+    deadLetters: 'holdAndMove',
     afterAll: () => {
       rmSync(dataDir, { recursive: true, force: true });
       return Promise.resolve();

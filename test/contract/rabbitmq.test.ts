@@ -25,6 +25,7 @@ describe.runIf(ready)('rabbitmq', () => {
       return broker;
     },
     {
+      deadLetters: 'hold',
       releaseCounts: releaseCountsOnQuorum(version),
       afterAll: () => deleteVhost(vhost),
     },

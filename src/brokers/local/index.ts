@@ -105,9 +105,10 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** One hold()'s lease owner, and whether it was closed. */
+/** One hold()'s lease owner, and whether it was taken and closed. */
 interface HoldState {
   owner: string;
+  taken: boolean;
   ended: boolean;
   renewal: NodeJS.Timeout | undefined;
 }
@@ -154,7 +155,7 @@ export class LocalAdapter implements BrokerAdapter {
   private closed = false;
   /** Aborted by close(), so a consumer or tail still suspended in a loop ends instead of touching a closed database. */
   private readonly closing = new AbortController();
-  /** Lease owners (one per consume()) and taps this adapter holds, given back on close. */
+  /** Lease owners (one per consume() or hold()) and taps this adapter holds, given back on close. */
   private readonly owners = new Set<string>();
   private readonly taps = new Set<number>();
   /** Where each message held by hold() is, and by whom, for move(). */
@@ -318,7 +319,12 @@ export class LocalAdapter implements BrokerAdapter {
    * back every lease at once, in place.
    */
   private hold(queue: string, options: HoldOptions): Holding {
-    const state: HoldState = { owner: randomUUID(), ended: false, renewal: undefined };
+    const state: HoldState = {
+      owner: randomUUID(),
+      taken: false,
+      ended: false,
+      renewal: undefined,
+    };
     return {
       [Symbol.asyncIterator]: () => translated(this.takeHeld(queue, options, state)),
       close: () =>
@@ -337,15 +343,23 @@ export class LocalAdapter implements BrokerAdapter {
     options: HoldOptions,
     state: HoldState,
   ): AsyncGenerator<Delivery> {
+    if (state.taken) throw new MqError(`the hold on ${queue} was already taken`);
+    state.taken = true;
+    if (state.ended || options.limit <= 0) return;
     const store = this.open();
     const { owner } = state;
     store.registerConsumer(owner, queue);
     this.owners.add(owner);
     state.renewal = setInterval(() => {
+      // The adapter's close() gave the leases back without knowing this timer.
+      if (this.closed) {
+        clearInterval(state.renewal);
+        return;
+      }
       try {
         store.renew(owner, LEASE_MS);
       } catch {
-        // A busy or closed database: the lease may lapse, and moving or settling then says so.
+        // A busy database: the lease may lapse, and moving or settling then says so.
       }
     }, RENEW_EVERY_MS);
     state.renewal.unref();
@@ -357,7 +371,7 @@ export class LocalAdapter implements BrokerAdapter {
         if (state.ended || this.closed) {
           if (how === 'release') return;
           throw new MqError(
-            `the hold on ${queue} has ended: message ${leased.message.id} went back`,
+            `the hold on ${queue} has ended: message ${leased.message.id} went back to the queue`,
           );
         }
         if (!store.settle(leased.seq, owner, how) && how !== 'release') {
@@ -383,8 +397,7 @@ export class LocalAdapter implements BrokerAdapter {
       }
       return { ...held, route: move.route, message: move.message };
     });
-    const { owner } = located[0]!;
-    return this.open().moveLeased(owner, located);
+    return this.open().moveLeased(located);
   }
 
   /** Waits until the database changes (anyone's commit), at most RECHECK_MS, or the signal aborts. */

@@ -302,15 +302,14 @@ export class LocalStore {
   /**
    * Publishes each message to its route and deletes the leased original it replaces, all in one
    * durable transaction: a redrive that moves exactly once. An unroutable message's original
-   * stays; one `owner` no longer holds is an error that changes nothing.
+   * stays; one its `owner` no longer holds is an error that changes nothing.
    */
   moveLeased(
-    owner: string,
-    moves: readonly { seq: number; route: Route; message: OutboundMessage }[],
+    moves: readonly { seq: number; owner: string; route: Route; message: OutboundMessage }[],
   ): PublishReceipt[] {
     const started = performance.now();
     const routed = this.durably((tx) =>
-      moves.map(({ seq, route, message }) => {
+      moves.map(({ seq, owner, route, message }) => {
         const held = this.sql('SELECT 1 FROM messages WHERE seq = ? AND lease_owner = ?').get(
           seq,
           owner,

@@ -1,58 +1,86 @@
 /**
  * Holding a queue's first messages for a redrive or a purge (`DeadLetterHandling.hold`): one AMQP
- * consumer on a channel of its own, the broker pushing a window of messages ahead of the caller,
- * so taking costs no round trip per message. A message the caller keeps back (skipped, failed)
- * stays unacked to the end; the channel's prefetch then widens by a window, so kept-back messages
- * never stall the ones behind them. At most `limit` messages are handed out; any pushed beyond
- * that go straight back. close() cancels the consumer first, so nothing more arrives, then
- * returns every unsettled message (nack with requeue, in delivery order) and closes the channel.
+ * consumer at a time on a channel of its own, the broker pushing up to a window of messages ahead
+ * of the caller, so taking costs no round trip per message and an ack none at all.
+ *
+ * A message the caller keeps back (skipped, failed) stays unacked until close(), and an unacked
+ * message uses up its consumer's prefetch. When every message of the consumer is kept back, the
+ * broker would send nothing more: the consumer is cancelled (what it delivered stays held and can
+ * still be settled) and a new one starts with a window of its own. A channel-wide prefetch raised
+ * in place would be one round trip instead of two, but RabbitMQ refuses global QoS on quorum
+ * queues by closing the whole connection (540 NOT_IMPLEMENTED, 3.10), and a DLQ may be one.
+ *
+ * At most `limit` messages are handed out; any the broker pushes beyond that (or after close())
+ * are never yielded and go back with the rest. close() cancels the consumer first, so that nothing
+ * more arrives, then returns every unsettled message in delivery order with one basic.nack
+ * (multiple, requeue), then closes the channel.
  */
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { ConsumeMessage } from 'amqplib';
 import { MqError } from '../../errors.js';
 import type { Delivery, Holding, HoldOptions, InboundMessage } from '../types.js';
 import type { TrackedChannel } from './connection.js';
 import { asMqError, brokerText } from './failures.js';
 
-/** How long to wait for a message before asking the broker whether any is left. */
+/** How long nothing may arrive before asking the broker whether any message is left. */
 const IDLE_CHECK_MS = 250;
+/** AMQP's prefetch count is a 16-bit field. */
+const MAX_PREFETCH = 65_535;
 
 type Settlement = 'ack' | 'retry' | 'release' | 'deadLetter';
 
+/** What the adapter provides: the queue's channel, its decoding and its ready count. */
 export interface HoldSource {
   queue: string;
+  /** A channel of its own, once the queue is known to exist (a NotFoundError otherwise). */
   open(): Promise<TrackedChannel>;
   read(message: ConsumeMessage): InboundMessage;
-  /** Messages ready in the queue now (a passive declare). */
+  /** Messages ready in the queue now (a passive declare), not those delivered to anyone. */
   readyCount(): Promise<number>;
 }
 
+/** The consumer the broker may push to now. */
+interface LiveConsumer {
+  tag: string;
+  prefetch: number;
+  /** Its deliveries not yet settled: once they reach `prefetch`, the broker sends it no more. */
+  unsettled: number;
+}
+
 export class HeldMessages implements Holding {
-  /** Received and not yet handed out, in delivery order. */
+  /** Received within the limit and not yet handed out, in delivery order. */
   private readonly waiting: ConsumeMessage[] = [];
-  /** Received and not settled, by delivery tag. */
+  /** Received and not settled (handed out, waiting, or beyond the limit), in delivery order. */
   private readonly unsettled = new Map<number, ConsumeMessage>();
   private tracked: TrackedChannel | null = null;
-  private consumerTag: string | null = null;
+  private live: LiveConsumer | null = null;
+  /** The per-consumer prefetch the channel gives new consumers. */
+  private channelPrefetch = 0;
+  /** Received within the limit. */
   private received = 0;
-  private prefetch: number;
+  private consumersStarted = 0;
+  private iterated = false;
   private failure: MqError | null = null;
   private ended = false;
+  private closing: Promise<void> | null = null;
+  /** Channel operations (opening, replacing and cancelling consumers, closing) one after another,
+   *  so that close() starts only once an operation under way has finished. */
+  private operations: Promise<void> = Promise.resolve();
   private wake: () => void = () => {};
 
   constructor(
     private readonly source: HoldSource,
     private readonly options: HoldOptions,
-  ) {
-    this.prefetch = Math.max(1, options.window);
-  }
+  ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Delivery> {
+    if (this.iterated) throw new MqError(`the hold on ${this.source.queue} was already taken`);
+    this.iterated = true;
     const { signal, limit } = this.options;
     const nudge = () => this.wake();
     signal.addEventListener('abort', nudge);
     try {
-      if (limit <= 0) return;
-      const channel = await this.start();
+      if (limit <= 0 || signal.aborted) return;
+      await this.serially(() => this.open());
       for (let handedOut = 0; handedOut < limit;) {
         if (this.failure !== null) throw this.failure;
         if (signal.aborted || this.ended) return;
@@ -62,23 +90,124 @@ export class HeldMessages implements Holding {
           yield new HeldDelivery(this.source.read(next), next, this);
           continue;
         }
-        if (this.unsettled.size >= this.prefetch) {
-          // Every slot is held by a message the caller keeps back: let the broker send more.
-          this.prefetch = this.unsettled.size + Math.max(1, this.options.window);
-          await channel.prefetch(this.prefetch, true);
+        const live = this.live;
+        if (live !== null && live.unsettled >= live.prefetch) {
+          // The caller keeps back everything this consumer delivered: it would get nothing more.
+          await this.serially(() => this.replaceConsumer());
+          continue;
         }
-        if (!(await this.arrival()) && (await this.source.readyCount()) === 0) {
-          // Someone else took the rest; anything still on its way is returned by close().
-          if (this.waiting.length === 0) return;
-        }
+        if (!(await this.arrival()) && (await this.runOut())) return;
       }
     } finally {
       signal.removeEventListener('abort', nudge);
-      await this.stopConsuming();
+      await this.serially(() => this.cancelConsumer());
     }
   }
 
-  /** True when something happened (a message, a failure, the signal) before the idle check is due. */
+  private serially(operation: () => Promise<void>): Promise<void> {
+    const done = this.operations.then(operation);
+    this.operations = done.catch(() => undefined);
+    return done;
+  }
+
+  private async open(): Promise<void> {
+    if (this.ended) return;
+    const tracked = await this.source.open();
+    this.tracked = tracked;
+    // Settles when the channel closes, which it always does in the end: nothing to await.
+    void tracked.closed.then(() => {
+      if (this.ended) return;
+      const why = tracked.failure === null ? 'the connection closed' : brokerText(tracked.failure);
+      this.fail(
+        new MqError(`taking from ${this.source.queue} stopped: ${why}`, {
+          cause: tracked.failure,
+          hint: 'nothing was lost: RabbitMQ returned every unsettled message to the queue',
+        }),
+      );
+    });
+    await this.startConsumer();
+  }
+
+  /** A consumer with a window of its own, no larger than what is left to take. */
+  private async startConsumer(): Promise<void> {
+    const tracked = this.tracked;
+    if (this.ended || tracked === null) return;
+    const { queue } = this.source;
+    const { window, limit } = this.options;
+    const prefetch = Math.max(1, Math.min(window, limit - this.received, MAX_PREFETCH));
+    this.consumersStarted += 1;
+    // Tags that sort in the order the consumers started: RabbitMQ (3.10) passes a multiple nack on
+    // to a quorum queue consumer by consumer, in tag order (up to 32 consumers), so close() then
+    // returns the messages in the queue's order.
+    const tag = `mq-hold-${String(this.consumersStarted).padStart(6, '0')}`;
+    try {
+      if (prefetch !== this.channelPrefetch) {
+        // Per consumer (global false): it applies to the consumers started after it.
+        await tracked.channel.prefetch(prefetch, false);
+        this.channelPrefetch = prefetch;
+      }
+      // Live before the consume, so that deliveries arriving with its consume-ok are counted.
+      this.live = { tag, prefetch, unsettled: 0 };
+      await tracked.channel.consume(queue, (message) => this.receive(message), {
+        noAck: false,
+        consumerTag: tag,
+      });
+    } catch (error) {
+      this.live = null;
+      throw this.failure ?? asMqError(error, `taking from ${queue}`);
+    }
+  }
+
+  private async replaceConsumer(): Promise<void> {
+    await this.cancelConsumer();
+    if (this.received < this.options.limit) await this.startConsumer();
+  }
+
+  /** Stops the live consumer; what it delivered stays held, to be settled or returned by close(). */
+  private async cancelConsumer(): Promise<void> {
+    const live = this.live;
+    this.live = null;
+    if (live === null || this.tracked?.isOpen !== true) return;
+    try {
+      await this.tracked.channel.cancel(live.tag);
+    } catch {
+      // The channel went meanwhile, and the consumer with it.
+    }
+  }
+
+  private receive(message: ConsumeMessage | null): void {
+    if (message === null) {
+      if (this.ended) return;
+      this.fail(
+        new MqError(`RabbitMQ cancelled the consumer of ${this.source.queue}`, {
+          hint: 'the queue was probably deleted; mq ls lists what is there',
+        }),
+      );
+      return;
+    }
+    const { deliveryTag, consumerTag } = message.fields;
+    this.unsettled.set(deliveryTag, message);
+    if (this.live?.tag === consumerTag) this.live.unsettled += 1;
+    // Beyond the limit (it arrived after the run started) or after close(): never handed out,
+    // it goes back with the rest at close(), after the consumer is cancelled, so it cannot come
+    // straight back to this consumer.
+    if (this.ended || this.received >= this.options.limit) return;
+    this.received += 1;
+    this.waiting.push(message);
+    if (this.received === this.options.limit) {
+      // Everything to take has come: stop the broker pushing more. cancelConsumer() never
+      // rejects, and close() waits for it through `operations`.
+      void this.serially(() => this.cancelConsumer());
+    }
+    this.wake();
+  }
+
+  private fail(error: MqError): void {
+    this.failure ??= error;
+    this.wake();
+  }
+
+  /** True when something happened (a message, a failure, the signal, close()) before IDLE_CHECK_MS. */
   private arrival(): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), IDLE_CHECK_MS);
@@ -89,113 +218,82 @@ export class HeldMessages implements Holding {
     });
   }
 
-  private async start(): Promise<Channel> {
-    const tracked = await this.source.open();
-    this.tracked = tracked;
-    void tracked.closed.then(() => {
-      if (this.ended) return;
-      const why = tracked.failure === null ? 'the connection closed' : brokerText(tracked.failure);
-      this.fail(new MqError(`taking from ${this.source.queue} stopped: ${why}`));
-    });
-    const { channel } = tracked;
-    try {
-      // Channel-wide (global), so that raising it later applies to the running consumer.
-      await channel.prefetch(this.prefetch, true);
-      const { consumerTag } = await channel.consume(
-        this.source.queue,
-        (message) => this.receive(message),
-        { noAck: false },
-      );
-      this.consumerTag = consumerTag;
-    } catch (error) {
-      throw asMqError(error, `taking from ${this.source.queue}`);
-    }
-    return channel;
+  /**
+   * Nothing came for a while although the consumer has room: when the queue has nothing ready,
+   * nothing is coming either (another consumer took the rest, or it expired).
+   */
+  private async runOut(): Promise<boolean> {
+    const ready = await this.source.readyCount();
+    return ready === 0 && this.waiting.length === 0;
   }
 
-  private receive(message: ConsumeMessage | null): void {
-    if (message === null) {
-      this.fail(
-        new MqError(`RabbitMQ cancelled the consumer of ${this.source.queue}`, {
-          hint: 'the queue was probably deleted; mq ls lists what is there',
-        }),
-      );
-      return;
-    }
-    if (this.received >= this.options.limit || this.ended) {
-      // Beyond what the run takes (it arrived after it started): straight back, untouched.
-      this.tracked?.channel.nack(message, false, true);
-      return;
-    }
-    this.received += 1;
-    this.unsettled.set(message.fields.deliveryTag, message);
-    this.waiting.push(message);
-    if (this.received === this.options.limit) void this.stopConsuming();
-    this.wake();
-  }
-
-  private fail(error: MqError): void {
-    this.failure ??= error;
-    this.wake();
-  }
-
-  private async stopConsuming(): Promise<void> {
-    const tag = this.consumerTag;
-    this.consumerTag = null;
-    if (tag !== null && this.tracked?.isOpen) {
-      await this.tracked.channel.cancel(tag).catch(() => undefined);
-    }
-  }
-
-  settle(message: ConsumeMessage, id: string, how: Settlement): Promise<void> {
-    const tag = message.fields.deliveryTag;
-    if (this.ended || this.failure !== null || !this.unsettled.has(tag)) {
-      if (how === 'release' && !this.unsettled.has(tag)) return Promise.resolve();
-      return Promise.reject(
+  /** Writes one settlement (no round trip); throws when it can no longer be made. */
+  settle(message: ConsumeMessage, id: string, how: Settlement): void {
+    const { queue } = this.source;
+    if (this.ended || this.failure !== null || this.tracked === null) {
+      // close(), or the broker with the channel, has given it back already.
+      if (how === 'release') return;
+      throw (
         this.failure ??
-          new MqError(
-            this.ended
-              ? `the hold on ${this.source.queue} has ended: message ${id} went back to the queue`
-              : `message ${id} was already settled`,
-          ),
+        new MqError(`the hold on ${queue} has ended: message ${id} went back to the queue`)
       );
     }
-    this.unsettled.delete(tag);
-    const { channel } = this.tracked!;
+    this.unsettled.delete(message.fields.deliveryTag);
+    if (this.live?.tag === message.fields.consumerTag) this.live.unsettled -= 1;
+    const { channel } = this.tracked;
     try {
-      if (how === 'ack') channel.ack(message);
-      else if (how === 'deadLetter') channel.reject(message, false);
-      else if (how === 'retry') channel.reject(message, true);
-      else channel.nack(message, false, true);
+      switch (how) {
+        case 'ack':
+          channel.ack(message);
+          break;
+        case 'retry':
+          channel.reject(message, true);
+          break;
+        case 'release':
+          channel.nack(message, false, true);
+          break;
+        case 'deadLetter':
+          channel.reject(message, false);
+          break;
+      }
     } catch (error) {
-      return Promise.reject(asMqError(error, `settling a message from ${this.source.queue}`));
+      // The channel is gone, and the broker has the message back (at-least-once).
+      throw asMqError(error, `settling message ${id} from ${queue}`);
     }
-    return Promise.resolve();
   }
 
-  async close(): Promise<void> {
-    if (this.ended) return;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.ended = true;
     this.wake();
-    await this.stopConsuming();
-    const tracked = this.tracked;
-    if (tracked?.isOpen) {
-      const remaining = [...this.unsettled.values()].sort(
-        (a, b) => a.fields.deliveryTag - b.fields.deliveryTag,
-      );
-      try {
-        for (const message of remaining) tracked.channel.nack(message, false, true);
-      } catch {
-        // The channel went meanwhile: the broker returns what it held on its own.
+    await this.serially(async () => {
+      await this.cancelConsumer();
+      const tracked = this.tracked;
+      if (tracked?.isOpen) {
+        try {
+          // Every delivery the channel still has unacked is an unsettled one: one basic.nack
+          // (multiple, requeue) returns them all, in delivery-tag order. A classic queue takes
+          // 10,000 single nacks in over 10 s, as many at once in 0.2 s; and separate nacks reach
+          // a quorum queue out of order.
+          if (this.unsettled.size > 0) tracked.channel.nackAll(true);
+        } catch {
+          // The channel went meanwhile: the broker returns what it held on its own.
+        }
+        await tracked.close();
       }
-      await tracked.close();
-    }
-    this.unsettled.clear();
-    this.waiting.length = 0;
+      this.unsettled.clear();
+      this.waiting.length = 0;
+    });
   }
 }
 
 class HeldDelivery implements Delivery {
+  private settled = false;
+
   constructor(
     readonly message: InboundMessage,
     private readonly raw: ConsumeMessage,
@@ -203,18 +301,32 @@ class HeldDelivery implements Delivery {
   ) {}
 
   ack(): Promise<void> {
-    return this.holding.settle(this.raw, this.message.id, 'ack');
+    return this.settle('ack');
   }
 
   deadLetter(): Promise<void> {
-    return this.holding.settle(this.raw, this.message.id, 'deadLetter');
+    return this.settle('deadLetter');
   }
 
   retry(): Promise<void> {
-    return this.holding.settle(this.raw, this.message.id, 'retry');
+    return this.settle('retry');
   }
 
   release(): Promise<void> {
-    return this.holding.settle(this.raw, this.message.id, 'release');
+    return this.settle('release');
+  }
+
+  /** Settled synchronously, so that a second call, even one not awaited, is refused. */
+  private settle(how: Settlement): Promise<void> {
+    if (this.settled) {
+      return Promise.reject(new MqError(`message ${this.message.id} was already settled`));
+    }
+    try {
+      this.holding.settle(this.raw, this.message.id, how);
+    } catch (error) {
+      return Promise.reject(asMqError(error, `settling message ${this.message.id}`));
+    }
+    this.settled = true;
+    return Promise.resolve();
   }
 }
