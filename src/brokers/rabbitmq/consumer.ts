@@ -15,13 +15,32 @@
  * broker consumers first, so nothing more arrives, then writes the pending settlements and
  * nack-requeues everything unsettled, in delivery order, before closing the channel.
  */
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { MqError } from '../../errors.js';
 import type { Delivery, InboundMessage } from '../types.js';
 import type { TrackedChannel } from './connection.js';
 import { asMqError, brokerText } from './failures.js';
 
-type Settlement = 'ack' | 'retry' | 'release' | 'deadLetter';
+export type Settlement = 'ack' | 'retry' | 'release' | 'deadLetter';
+
+/** One settlement on the wire (no round trip): ack → basic.ack; retry → reject(requeue);
+ *  release → nack(requeue); deadLetter → reject(no requeue). Throws when the channel is gone. */
+export function writeSettlement(channel: Channel, message: ConsumeMessage, how: Settlement): void {
+  switch (how) {
+    case 'ack':
+      channel.ack(message);
+      break;
+    case 'retry':
+      channel.reject(message, true);
+      break;
+    case 'release':
+      channel.nack(message, false, true);
+      break;
+    case 'deadLetter':
+      channel.reject(message, false);
+      break;
+  }
+}
 
 /** A message the broker delivered and has not been told about yet. */
 interface Held {
@@ -158,20 +177,7 @@ export class ConsumerSession {
     this.held.delete(message.fields.deliveryTag);
     if (this.consumers.has(held.consumerTag)) this.consumers.set(held.consumerTag, 'open');
     try {
-      switch (held.settlement ?? 'release') {
-        case 'ack':
-          channel.ack(message);
-          break;
-        case 'retry':
-          channel.reject(message, true);
-          break;
-        case 'release':
-          channel.nack(message, false, true);
-          break;
-        case 'deadLetter':
-          channel.reject(message, false);
-          break;
-      }
+      writeSettlement(channel, message, held.settlement ?? 'release');
     } catch (error) {
       // The channel is gone, and with it the broker's record of the delivery: it is back in the
       // queue, the settlement lost (at-least-once). The closed channel reports why.

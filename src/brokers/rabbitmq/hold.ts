@@ -20,13 +20,12 @@ import { MqError } from '../../errors.js';
 import type { Delivery, Holding, HoldOptions, InboundMessage } from '../types.js';
 import type { TrackedChannel } from './connection.js';
 import { asMqError, brokerText } from './failures.js';
+import { writeSettlement, type Settlement } from './consumer.js';
 
 /** How long nothing may arrive before asking the broker whether any message is left. */
 const IDLE_CHECK_MS = 250;
 /** AMQP's prefetch count is a 16-bit field. */
 const MAX_PREFETCH = 65_535;
-
-type Settlement = 'ack' | 'retry' | 'release' | 'deadLetter';
 
 /** What the adapter provides: the queue's channel, its decoding and its ready count. */
 export interface HoldSource {
@@ -242,20 +241,7 @@ export class HeldMessages implements Holding {
     if (this.live?.tag === message.fields.consumerTag) this.live.unsettled -= 1;
     const { channel } = this.tracked;
     try {
-      switch (how) {
-        case 'ack':
-          channel.ack(message);
-          break;
-        case 'retry':
-          channel.reject(message, true);
-          break;
-        case 'release':
-          channel.nack(message, false, true);
-          break;
-        case 'deadLetter':
-          channel.reject(message, false);
-          break;
-      }
+      writeSettlement(channel, message, how);
     } catch (error) {
       // The channel is gone, and the broker has the message back (at-least-once).
       throw asMqError(error, `settling message ${id} from ${queue}`);
