@@ -11,6 +11,8 @@ import { brokerUrl, createVhost, deleteVhost, rabbitMqAvailable } from '../helpe
 
 const MESSAGES = Number(process.env.MQ_REDRIVE_CRASH_MESSAGES ?? 1000);
 const KILLS = 4;
+/** Reading every message back takes a round trip each on RabbitMQ: ~200 a second here. */
+const CONSUME_TIMEOUT = `${Math.max(15, Math.ceil(MESSAGES / 100))}s`;
 const FIXTURE = 'fixtures/order.placed.json';
 /** At most this many messages a second, so that a run lasts long enough for a kill to land mid-run. */
 const RATE = Math.max(500, Math.round(MESSAGES / 2));
@@ -109,7 +111,7 @@ function crashSuite(name: string, fresh: () => Promise<Broker>, duplicatesAllowe
           '--ack',
           '--json',
           '--timeout',
-          '15s',
+          CONSUME_TIMEOUT,
           '--prefetch',
           '100',
         );

@@ -519,7 +519,13 @@ function report(
       : '';
   const duplicates =
     outcome.possibleDuplicates.length > 0
-      ? `; ${outcome.possibleDuplicates.length} possible duplicate(s) (an interrupted earlier run may have published them): ${outcome.possibleDuplicates.join(', ')}`
+      ? `; ${outcome.possibleDuplicates.length} possible duplicate(s) (an interrupted earlier run may have published them): ${listed(outcome.possibleDuplicates)}`
       : '';
   f.io.notice(sanitizeLine(`${summaryText(source, outcome, 'moved')}${earlier}${duplicates}`));
+}
+
+/** The first few ids of a long list: --json has them all. */
+function listed(ids: readonly string[]): string {
+  const shown = ids.slice(0, SAMPLE_SIZE).join(', ');
+  return ids.length > SAMPLE_SIZE ? `${shown}, … (--json lists all ${ids.length})` : shown;
 }
