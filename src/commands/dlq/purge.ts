@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { requireCapability } from '../../brokers/types.js';
-import { InterruptedError, UsageError } from '../../errors.js';
+import { InterruptedError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { writeJson } from '../../io/json.js';
 import { sanitizeLine } from '../../message/sanitize.js';
 import { createMessagePrinter } from '../shared/messages.js';
-import { deadLetterSource } from './shared.js';
+import { confirmChange, deadLetterSource } from './shared.js';
 
 interface PurgeFlags {
   filter?: string;
@@ -50,18 +50,14 @@ Examples:
       });
       const depth = source.depth ?? 0;
       const which = flags.filter === undefined ? 'all' : 'those matching the filter of the';
-      if (depth > 0 && !flags.yes) {
-        if (!f.io.canPrompt()) {
-          throw new UsageError(`purge deletes up to ${depth} message(s): confirm with --yes`, {
-            hint: `see them first: mq dlq ls ${queue}`,
-          });
-        }
-        const question = sanitizeLine(
-          `Delete ${which} ${depth} dead letter(s) in ${source.deadLetterQueue}? This cannot be undone.`,
-        );
-        if (!(await f.prompter.confirm(question, false))) {
-          throw new InterruptedError('nothing was deleted');
-        }
+      if (depth > 0) {
+        await confirmChange(f, {
+          yes: flags.yes,
+          refusal: `purge deletes up to ${depth} message(s)`,
+          hint: `see them first: mq dlq ls ${queue}`,
+          question: `Delete ${which} ${depth} dead letter(s) in ${source.deadLetterQueue}? This cannot be undone.`,
+          declined: 'nothing was deleted',
+        });
       }
       let deleted = 0;
       let kept = 0;

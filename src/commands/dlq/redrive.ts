@@ -22,7 +22,7 @@ import { createMessagePrinter, type MessagePrinter } from '../shared/messages.js
 import { describeRoute } from '../publish.js';
 import { journalKey, RedriveJournal } from './journal.js';
 import { queuesReached } from './routes.js';
-import { deadLetterSource, type DeadLetterSource } from './shared.js';
+import { confirmChange, deadLetterSource, type DeadLetterSource } from './shared.js';
 
 interface RedriveFlags {
   viaExchange: boolean;
@@ -391,18 +391,13 @@ async function confirm(
     f.io.notice(sanitizeLine(`--via-exchange: copies go to ${copies}`));
     where = 'through their original exchanges';
   }
-  const question = sanitizeLine(
-    `Move up to ${limit} dead letter(s) from ${source.deadLetterQueue} ${where}?`,
-  );
-  if (flags.yes) return;
-  if (!f.io.canPrompt()) {
-    throw new UsageError(`redrive moves up to ${limit} message(s): confirm with --yes`, {
-      hint: `see first what would move: mq dlq redrive ${source.queue} --dry-run`,
-    });
-  }
-  if (!(await f.prompter.confirm(question, false))) {
-    throw new InterruptedError('nothing was moved');
-  }
+  await confirmChange(f, {
+    yes: flags.yes,
+    refusal: `redrive moves up to ${limit} message(s)`,
+    hint: `see first what would move: mq dlq redrive ${source.queue} --dry-run`,
+    question: `Move up to ${limit} dead letter(s) from ${source.deadLetterQueue} ${where}?`,
+    declined: 'nothing was moved',
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { BrokerAdapter, Inspection } from '../../brokers/types.js';
 import { requireCapability } from '../../brokers/types.js';
-import { NotFoundError, UnsupportedError } from '../../errors.js';
+import { InterruptedError, NotFoundError, UnsupportedError, UsageError } from '../../errors.js';
+import { sanitizeLine } from '../../message/sanitize.js';
 import type { Factory } from '../../factory.js';
 
 export interface DeadLetterSource {
@@ -59,4 +60,21 @@ export function idMatches(id: string, asked: string): boolean {
     id.startsWith(asked) ||
     (id.startsWith(CONTENT_ID) && id.slice(CONTENT_ID.length).startsWith(asked))
   );
+}
+
+/**
+ * A change to the dead-letter queue goes ahead with --yes, or when the person at the terminal says
+ * yes; without a terminal it is exit 2, and a no is exit 130 (nothing was changed either way).
+ */
+export async function confirmChange(
+  f: Factory,
+  change: { yes: boolean; refusal: string; hint: string; question: string; declined: string },
+): Promise<void> {
+  if (change.yes) return;
+  if (!f.io.canPrompt()) {
+    throw new UsageError(`${change.refusal}: confirm with --yes`, { hint: change.hint });
+  }
+  if (!(await f.prompter.confirm(sanitizeLine(change.question), false))) {
+    throw new InterruptedError(change.declined);
+  }
 }
