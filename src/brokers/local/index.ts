@@ -28,7 +28,8 @@ import {
   type TopologyManagement,
 } from '../types.js';
 import { DATABASE_FILE, openDatabase } from './database.js';
-import { LocalStore, type Settlement } from './store.js';
+import { LocalStore } from './store.js';
+import { SettleOnceDelivery } from '../settle-once.js';
 
 /** How long a lease lasts without renewal: the time a frozen or unreachable holder keeps a message. */
 const LEASE_MS = 60_000;
@@ -111,39 +112,6 @@ interface HoldState {
   taken: boolean;
   ended: boolean;
   renewal: NodeJS.Timeout | undefined;
-}
-
-class LocalDelivery implements Delivery {
-  private settled = false;
-
-  constructor(
-    readonly message: InboundMessage,
-    private readonly settleWith: (how: Settlement) => void,
-  ) {}
-
-  ack(): Promise<void> {
-    return this.settle('ack');
-  }
-
-  deadLetter(): Promise<void> {
-    return this.settle('deadLetter');
-  }
-
-  retry(): Promise<void> {
-    return this.settle('retry');
-  }
-
-  release(): Promise<void> {
-    return this.settle('release');
-  }
-
-  private settle(how: Settlement): Promise<void> {
-    return attempt(() => {
-      if (this.settled) throw new MqError(`message ${this.message.id} was already settled`);
-      this.settleWith(how);
-      this.settled = true;
-    });
-  }
 }
 
 export class LocalAdapter implements BrokerAdapter {
@@ -290,21 +258,25 @@ export class LocalAdapter implements BrokerAdapter {
           continue;
         }
         unsettled.add(leased.seq);
-        yield new LocalDelivery(leased.message, (how) => {
-          // Once the consumer has ended its deliveries are back in the queue: release() has
-          // nothing left to do, while an ack, retry or dead-letter can no longer happen.
-          if (this.closed) {
-            if (how === 'release') return;
-            throw new MqError('the local broker connection is closed');
-          }
-          const held = store.settle(leased.seq, owner, how);
-          unsettled.delete(leased.seq);
-          if (!held && how !== 'release') {
-            throw new MqError(`message ${leased.message.id} is no longer held by this consumer`, {
-              hint: 'its lease was given back or expired, so it may have been delivered again',
-            });
-          }
-        });
+        yield new SettleOnceDelivery(
+          leased.message,
+          (how) => {
+            // Once the consumer has ended its deliveries are back in the queue: release() has
+            // nothing left to do, while an ack, retry or dead-letter can no longer happen.
+            if (this.closed) {
+              if (how === 'release') return;
+              throw new MqError('the local broker connection is closed');
+            }
+            const held = store.settle(leased.seq, owner, how);
+            unsettled.delete(leased.seq);
+            if (!held && how !== 'release') {
+              throw new MqError(`message ${leased.message.id} is no longer held by this consumer`, {
+                hint: 'its lease was given back or expired, so it may have been delivered again',
+              });
+            }
+          },
+          translate,
+        );
       }
     } finally {
       clearInterval(renewal);
@@ -367,19 +339,23 @@ export class LocalAdapter implements BrokerAdapter {
     for (let taken = 0; taken < options.limit && !signal.aborted && !state.ended; taken += 1) {
       const leased = store.lease(queue, owner, LEASE_MS);
       if (leased === null) return;
-      const delivery = new LocalDelivery(leased.message, (how) => {
-        if (state.ended || this.closed) {
-          if (how === 'release') return;
-          throw new MqError(
-            `the hold on ${queue} has ended: message ${leased.message.id} went back to the queue`,
-          );
-        }
-        if (!store.settle(leased.seq, owner, how) && how !== 'release') {
-          throw new MqError(`message ${leased.message.id} is no longer held`, {
-            hint: 'its lease expired, so it may have been taken by someone else',
-          });
-        }
-      });
+      const delivery = new SettleOnceDelivery(
+        leased.message,
+        (how) => {
+          if (state.ended || this.closed) {
+            if (how === 'release') return;
+            throw new MqError(
+              `the hold on ${queue} has ended: message ${leased.message.id} went back to the queue`,
+            );
+          }
+          if (!store.settle(leased.seq, owner, how) && how !== 'release') {
+            throw new MqError(`message ${leased.message.id} is no longer held`, {
+              hint: 'its lease expired, so it may have been taken by someone else',
+            });
+          }
+        },
+        translate,
+      );
       this.holds.set(delivery, { seq: leased.seq, owner });
       yield delivery;
       // Leasing and settling are synchronous: now and then, let a signal (Ctrl-C) be heard.

@@ -20,7 +20,8 @@ import { MqError } from '../../errors.js';
 import type { Delivery, Holding, HoldOptions, InboundMessage } from '../types.js';
 import type { TrackedChannel } from './connection.js';
 import { asMqError, brokerText } from './failures.js';
-import { writeSettlement, type Settlement } from './consumer.js';
+import { writeSettlement } from './consumer.js';
+import { SettleOnceDelivery, type Settlement } from '../settle-once.js';
 
 /** How long nothing may arrive before asking the broker whether any message is left. */
 const IDLE_CHECK_MS = 250;
@@ -86,7 +87,12 @@ export class HeldMessages implements Holding {
         const next = this.waiting.shift();
         if (next !== undefined) {
           handedOut += 1;
-          yield new HeldDelivery(this.source.read(next), next, this);
+          const message = this.source.read(next);
+          yield new SettleOnceDelivery(
+            message,
+            (how) => this.settle(next, message.id, how),
+            (error) => asMqError(error, `settling message ${message.id}`),
+          );
           continue;
         }
         const live = this.live;
@@ -274,45 +280,5 @@ export class HeldMessages implements Holding {
       this.unsettled.clear();
       this.waiting.length = 0;
     });
-  }
-}
-
-class HeldDelivery implements Delivery {
-  private settled = false;
-
-  constructor(
-    readonly message: InboundMessage,
-    private readonly raw: ConsumeMessage,
-    private readonly holding: HeldMessages,
-  ) {}
-
-  ack(): Promise<void> {
-    return this.settle('ack');
-  }
-
-  deadLetter(): Promise<void> {
-    return this.settle('deadLetter');
-  }
-
-  retry(): Promise<void> {
-    return this.settle('retry');
-  }
-
-  release(): Promise<void> {
-    return this.settle('release');
-  }
-
-  /** Settled synchronously, so that a second call, even one not awaited, is refused. */
-  private settle(how: Settlement): Promise<void> {
-    if (this.settled) {
-      return Promise.reject(new MqError(`message ${this.message.id} was already settled`));
-    }
-    try {
-      this.holding.settle(this.raw, this.message.id, how);
-    } catch (error) {
-      return Promise.reject(asMqError(error, `settling message ${this.message.id}`));
-    }
-    this.settled = true;
-    return Promise.resolve();
   }
 }
