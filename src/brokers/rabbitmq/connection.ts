@@ -5,6 +5,7 @@
  * while a promise for the same failure is being awaited, and an unheard `'error'` kills the process.
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
 import {
   connect,
@@ -22,6 +23,10 @@ import { parseServerVersion, type ServerVersion } from './version.js';
 
 /** Seconds between heartbeats: a person may sit at an interactive prompt for minutes. */
 const HEARTBEAT_SECONDS = 30;
+/** How often to look whether returned messages are back in their queue. */
+const RETURN_POLL_MS = 20;
+/** The ready count not growing for this long: the rest went to another consumer, or will come. */
+const RETURN_STALL_MS = 250;
 
 export interface AmqpNode {
   protocol: 'amqp' | 'amqps';
@@ -205,6 +210,39 @@ export class TrackedChannel<C extends Channel = Channel> {
     } catch {
       // Closed meanwhile, by the broker or with the connection: the same end.
     }
+  }
+
+  /**
+   * Returns every message this channel holds unacked to `queue` (one basic.nack, multiple,
+   * requeue: in delivery order) and closes it once the queue has them back. The broker answers
+   * long before a classic queue has requeued thousands (7,500 take it 0.6 s here), so the next
+   * command would find the queue short of them: `mq dlq redrive` right after `mq dlq ls` would
+   * take only part of the dead letters. A passive declare cannot wait for the requeue (the queue
+   * answers it ahead of its other work), so the ready count is watched until it has grown by
+   * `count`, or has stopped growing for a while (another consumer may be taking them).
+   */
+  async returnAllAndClose(queue: string, count: number): Promise<void> {
+    if (this.isOpen && count > 0) {
+      try {
+        const ready = async () => (await this.channel.checkQueue(queue)).messageCount;
+        const target = (await ready()) + count;
+        this.channel.nackAll(true);
+        let last = -1;
+        let stalledSince = performance.now();
+        for (let now = await ready(); now < target; now = await ready()) {
+          if (now > last) {
+            last = now;
+            stalledSince = performance.now();
+          } else if (performance.now() - stalledSince > RETURN_STALL_MS) {
+            break;
+          }
+          await delay(RETURN_POLL_MS);
+        }
+      } catch {
+        // The channel or the queue went meanwhile: the broker returns what it held on its own.
+      }
+    }
+    await this.close();
   }
 }
 

@@ -264,19 +264,9 @@ export class HeldMessages implements Holding {
     this.wake();
     await this.serially(async () => {
       await this.cancelConsumer();
-      const tracked = this.tracked;
-      if (tracked?.isOpen) {
-        try {
-          // Every delivery the channel still has unacked is an unsettled one: one basic.nack
-          // (multiple, requeue) returns them all, in delivery-tag order. A classic queue takes
-          // 10,000 single nacks in over 10 s, as many at once in 0.2 s; and separate nacks reach
-          // a quorum queue out of order.
-          if (this.unsettled.size > 0) tracked.channel.nackAll(true);
-        } catch {
-          // The channel went meanwhile: the broker returns what it held on its own.
-        }
-        await tracked.close();
-      }
+      // Every delivery the channel still has unacked is an unsettled one, and they go back at
+      // once: separate nacks would reach a quorum queue out of order.
+      await this.tracked?.returnAllAndClose(this.source.queue, this.unsettled.size);
       this.unsettled.clear();
       this.waiting.length = 0;
     });

@@ -152,10 +152,9 @@ export class RabbitMqInspection implements Inspection {
     } catch (error) {
       throw asMqError(error, `browsing ${source}`);
     } finally {
-      // Explicitly, one by one in order: closing the channel would return them too, but counted
-      // on a quorum queue even on RabbitMQ 4.3.
-      if (tracked.isOpen) for (const message of fetched) tracked.channel.nack(message, false, true);
-      await tracked.close();
+      // Explicitly, at once: closing the channel would return them too, but counted on a quorum
+      // queue even on RabbitMQ 4.3; and a classic queue takes 10,000 single nacks in over 10 s.
+      await tracked.returnAllAndClose(source, fetched.length);
     }
   }
 

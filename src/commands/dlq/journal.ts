@@ -102,12 +102,9 @@ export class RedriveJournal {
   static open(directory: string, broker: string, queue: string): RedriveJournal {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     const run = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+    const earlier = unfinishedJournals(directory, broker, queue);
     const journal = new RedriveJournal(join(directory, `${run}.ndjson`), run);
-    for (const name of readdirSync(directory).sort()) {
-      const file = join(directory, name);
-      if (!name.endsWith('.ndjson') || file === journal.file) continue;
-      const counts = unfinishedCounts(file, broker, queue);
-      if (counts === null) continue;
+    for (const { file, counts } of earlier) {
       journal.leftovers.add(counts);
       journal.earlier.push(file);
     }
@@ -159,6 +156,29 @@ export class RedriveJournal {
   private append(lines: readonly Line[]): void {
     for (const line of lines) this.buffered += `${JSON.stringify(line)}\n`;
   }
+}
+
+/** The journals of runs on this broker and queue that never finished, oldest first. */
+export function unfinishedJournals(
+  directory: string,
+  broker: string,
+  queue: string,
+): { file: string; counts: Map<string, Record<Step, number>> }[] {
+  let names: string[];
+  try {
+    names = readdirSync(directory).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .filter((name) => name.endsWith('.ndjson'))
+    .map((name) => join(directory, name))
+    .map((file) => ({ file, counts: unfinishedCounts(file, broker, queue) }))
+    .filter(
+      (found): found is { file: string; counts: Map<string, Record<Step, number>> } =>
+        found.counts !== null,
+    );
 }
 
 /**

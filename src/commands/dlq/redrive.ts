@@ -20,7 +20,7 @@ import { sanitizeLine } from '../../message/sanitize.js';
 import { pause } from '../shared/deadline.js';
 import { createMessagePrinter, type MessagePrinter } from '../shared/messages.js';
 import { describeRoute } from '../publish.js';
-import { journalKey, RedriveJournal } from './journal.js';
+import { journalKey, RedriveJournal, unfinishedJournals } from './journal.js';
 import { queuesReached } from './routes.js';
 import { confirmChange, deadLetterSource, type DeadLetterSource } from './shared.js';
 
@@ -42,6 +42,9 @@ const CONFIRM_WINDOW = 500;
 const SAMPLE_SIZE = 5;
 /** AMQP's limit on a header table, less room for the properties beside it in the same frame. */
 const MAX_HEADER_BYTES = 65_536 - 4_096;
+/** After an interrupted run, how long the dead-letter queue's depth must hold still to count it. */
+const SETTLE_MS = 500;
+const SETTLE_POLL_MS = 50;
 
 export function newDlqRedriveCommand(f: Factory): Command {
   return new Command('redrive')
@@ -106,6 +109,12 @@ interface Outcome {
   skipped: { id: string; reason: string }[];
   failed: { id: string; reason: string }[];
   targets: Map<string, number>;
+  /**
+   * Dead letters in the queue after the run that it never took: they came in during the run, or
+   * a consumer held them at its start (the broker was still taking back what a killed or closed
+   * consumer had). Null when the run was not meant to empty the queue (--limit, or it stopped).
+   */
+  notTaken: number | null;
 }
 
 async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<void> {
@@ -113,6 +122,22 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
   const handling = requireCapability(source.broker, 'deadLetters');
   if (source.depth === null) {
     throw new UsageError(`cannot tell how many dead letters wait in ${source.deadLetterQueue}`);
+  }
+  const journalAt =
+    handling.move === undefined
+      ? {
+          directory: join(defaultDataDir(f.env), 'redrive'),
+          // The display form never holds a password.
+          broker: (await f.brokerChoice()).spec.display,
+          queue: source.deadLetterQueue,
+        }
+      : null;
+  let depth = source.depth;
+  if (
+    journalAt !== null &&
+    unfinishedJournals(journalAt.directory, journalAt.broker, journalAt.queue).length > 0
+  ) {
+    depth = await settledDepth(source, depth, f.signal);
   }
   if (flags.to !== undefined) await source.inspection.describe(flags.to);
   const printer = await createMessagePrinter({
@@ -122,7 +147,7 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
     filter: flags.filter,
     format: undefined,
   });
-  const limit = Math.min(source.depth, flags.limit ?? Number.POSITIVE_INFINITY);
+  const limit = Math.min(depth, flags.limit ?? Number.POSITIVE_INFINITY);
   const targetOf = (message: InboundMessage): Target => target(message, flags);
   const decide = (message: InboundMessage): string | null => skipReason(message, printer, flags);
 
@@ -131,21 +156,16 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
     return;
   }
   if (limit === 0) {
-    report(f, source, emptyOutcome(), flags.json, null);
+    report(f, source, { ...emptyOutcome(), notTaken: 0 }, flags.json, null);
     return;
   }
   await confirm(f, source, limit, flags);
 
   const outcome = emptyOutcome();
   const journal =
-    handling.move === undefined
-      ? RedriveJournal.open(
-          join(defaultDataDir(f.env), 'redrive'),
-          // The display form never holds a password.
-          (await f.brokerChoice()).spec.display,
-          source.deadLetterQueue,
-        )
-      : null;
+    journalAt === null
+      ? null
+      : RedriveJournal.open(journalAt.directory, journalAt.broker, journalAt.queue);
   const progress = await startProgress(f.io, 'redriving', limit);
   const stopTaking = new AbortController();
   const onInterrupt = () => stopTaking.abort();
@@ -220,6 +240,12 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
     if (clean) journal.finish();
     journal.close();
   }
+  if (clean && flags.limit === undefined) {
+    // Kept-back messages (skipped, failed) went back to the queue: they are reported already.
+    const { ready } = await source.inspection.describe(source.deadLetterQueue);
+    outcome.notTaken =
+      ready === null ? null : Math.max(0, ready - outcome.skipped.length - outcome.failed.length);
+  }
   report(f, source, outcome, flags.json, journal?.file ?? null);
   if (stoppedBy !== null) {
     throw new PartialError(`redrive stopped: ${stoppedBy.message}`, {
@@ -240,6 +266,30 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
       },
     );
   }
+}
+
+/**
+ * The dead-letter queue's depth once the broker has taken back what an interrupted run held. It
+ * returns a killed consumer's messages gradually (500 a second from a busy classic queue), so a
+ * rerun that counted at once would leave the rest behind: the depth must hold still a while.
+ */
+async function settledDepth(
+  source: DeadLetterSource,
+  depth: number,
+  signal: AbortSignal,
+): Promise<number> {
+  let settled = depth;
+  let stillSince = performance.now();
+  while (performance.now() - stillSince < SETTLE_MS) {
+    await pause(SETTLE_POLL_MS, signal);
+    if (signal.aborted) break;
+    const { ready } = await source.inspection.describe(source.deadLetterQueue);
+    if (ready !== null && ready !== settled) {
+      settled = ready;
+      stillSince = performance.now();
+    }
+  }
+  return settled;
 }
 
 interface Pending extends DeadLetterMove {
@@ -471,6 +521,7 @@ function emptyOutcome(): Outcome {
     skipped: [],
     failed: [],
     targets: new Map(),
+    notTaken: null,
   };
 }
 
@@ -483,6 +534,7 @@ function reportFields(source: DeadLetterSource, outcome: Outcome, journal: strin
     finishedFromEarlierRun: outcome.finishedFromEarlierRun,
     possibleDuplicates: outcome.possibleDuplicates,
     targets: Object.fromEntries(outcome.targets),
+    notTaken: outcome.notTaken,
     skippedMessages: outcome.skipped,
     failedMessages: outcome.failed,
     journal,
@@ -517,6 +569,13 @@ function report(
       ? `; ${outcome.possibleDuplicates.length} possible duplicate(s) (an interrupted earlier run may have published them): ${listed(outcome.possibleDuplicates)}`
       : '';
   f.io.notice(sanitizeLine(`${summaryText(source, outcome, 'moved')}${earlier}${duplicates}`));
+  if (outcome.notTaken !== null && outcome.notTaken > 0) {
+    f.io.notice(
+      sanitizeLine(
+        `${outcome.notTaken} more dead letter(s) are in ${source.deadLetterQueue} now, not taken by this run: they came in during it, or a consumer still held them when it started; rerun to move them`,
+      ),
+    );
+  }
 }
 
 /** The first few ids of a long list: --json has them all. */
