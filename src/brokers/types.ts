@@ -136,6 +136,8 @@ export interface ConsumeOptions {
   prefetch?: number;
   /** Kafka consumer group; required to commit. */
   group?: string;
+  /** Kafka: how long the group waits for a silent member before giving its partitions away. */
+  sessionTimeoutMs?: number;
 }
 
 export interface PeekOptions {
@@ -305,6 +307,100 @@ export interface DeadLetterHandling {
   move?(moves: readonly DeadLetterMove[]): Promise<PublishReceipt[]>;
 }
 
+/** A member of a consumer group, as its coordinator knows it. */
+export interface GroupMember {
+  clientId: string;
+  /** Where the member connects from, as the broker sees it (`/10.0.0.7`). */
+  host: string;
+}
+
+/** A consumer group's committed position in one partition. */
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  /** The committed offset: the next record the group reads (int64 as a decimal string). */
+  committed: string;
+  /** The partition's end offset; null when the topic no longer exists. */
+  end: string | null;
+  /** Records the group has still to read (end − committed); null when the end is unknown. */
+  lag: number | null;
+}
+
+/** One consumer group, as `mq groups` shows it. */
+export interface GroupInfo {
+  group: string;
+  /** Kafka's group state: Empty, Stable, PreparingRebalance, CompletingRebalance or Dead. */
+  state: string;
+  /** One of mq's throwaway read groups (DESIGN.md §5.2), hidden unless asked for. */
+  ephemeral: boolean;
+  members: GroupMember[];
+  /** Each partition the group has committed an offset in, by topic, then partition. */
+  offsets: GroupOffset[];
+  /** The sum of the known lags; null when none is known. */
+  totalLag: number | null;
+}
+
+/** The `--json` fields of `mq groups`, in order: public API. */
+export const GROUP_INFO_FIELDS = [
+  'group',
+  'state',
+  'ephemeral',
+  'members',
+  'offsets',
+  'totalLag',
+] as const satisfies readonly (keyof GroupInfo)[];
+
+/** One partition of an offset reset: where the group was and where it is (or would be) now. */
+export interface PartitionReset {
+  partition: number;
+  /** Committed before the reset; null when the group had never committed in this partition. */
+  oldOffset: string | null;
+  /** The offset committed by the reset, or that would be on a dry run. */
+  newOffset: string;
+  /** The first offset the partition keeps, and the one its next record gets. */
+  earliestOffset: string;
+  endOffset: string;
+  /** The position asked for lay outside [earliest, end] and was moved to the nearer bound. */
+  clamped: boolean;
+}
+
+/** What `mq offsets reset` did, or would do without `execute`. */
+export interface OffsetResetResult {
+  group: string;
+  topic: string;
+  /** False on a dry run: nothing was changed. */
+  executed: boolean;
+  partitions: PartitionReset[];
+}
+
+/** The `--json` fields of `mq offsets reset`, in order: public API. */
+export const OFFSET_RESET_FIELDS = [
+  'group',
+  'topic',
+  'executed',
+  'partitions',
+] as const satisfies readonly (keyof OffsetResetResult)[];
+
+/** Consumer groups of a log (Kafka): their positions, and moving them for a replay. */
+export interface ConsumerGroups {
+  /** Groups whose ids match a glob (`*`, `?`), sorted by id, each with its committed offsets and lag. */
+  list(pattern?: string): Promise<GroupInfo[]>;
+  /**
+   * Moves `group` in every partition of `topic` to `to`: `beginning` is the first offset kept,
+   * `end` the end (skip everything), an offset is clamped into each partition's range, a time is
+   * the first record at or after it (the end when there is none). Changes nothing unless
+   * `execute`. A group with members, or whose membership cannot be told, is a `RefusedError`,
+   * dry run or not; a group that never committed may be reset (that is how a new one is placed).
+   * A missing topic is a `NotFoundError`.
+   */
+  resetOffsets(
+    group: string,
+    topic: string,
+    to: LogPosition,
+    options: { execute: boolean },
+  ): Promise<OffsetResetResult>;
+}
+
 export interface BrokerAdapter {
   readonly kind: BrokerKind;
   /** Where several places to connect to were given (a RabbitMQ cluster's nodes, tried in order):
@@ -329,6 +425,7 @@ export interface BrokerAdapter {
   readonly inspection?: Inspection;
   readonly topology?: TopologyManagement;
   readonly deadLetters?: DeadLetterHandling;
+  readonly consumerGroups?: ConsumerGroups;
 }
 
 /** A typed capability check instead of stubs that throw "not implemented". */

@@ -25,6 +25,9 @@ export interface ConsumeOptions {
   timeoutMs: number | undefined;
   prefetch: number;
   force: boolean;
+  /** Kafka consumer group. */
+  group: string | undefined;
+  sessionTimeoutMs: number | undefined;
   output: MessageOutput;
   format: string | undefined;
 }
@@ -38,6 +41,8 @@ interface ConsumeFlags extends MessageOutputFlags {
   timeout?: number;
   prefetch?: number;
   force: boolean;
+  group?: string;
+  sessionTimeout?: number;
 }
 
 export function newConsumeCommand(f: Factory, runF = consumeRun): Command {
@@ -49,7 +54,7 @@ export function newConsumeCommand(f: Factory, runF = consumeRun): Command {
         'reject, skip, quit). With --ack into a pipe a message is acked only after its line was written.\n' +
         'Ctrl-C returns every unsettled message to the queue (exit 130).',
     )
-    .argument('<source>', 'queue (or topic, with --group)')
+    .argument('<source>', 'queue, or topic with --group')
     .option('--ack', 'remove each message after printing it', false)
     .option('--requeue', 'return each message for another attempt (counts a delivery)', false)
     .option(
@@ -74,6 +79,15 @@ export function newConsumeCommand(f: Factory, runF = consumeRun): Command {
         '--force',
         'allow --reject on a queue without a dead-letter exchange (discards)',
       ).default(false),
+    )
+    .option(
+      '--group <name>',
+      'Kafka: the consumer group; it commits only past records settled in order',
+    )
+    .option(
+      '--session-timeout <duration>',
+      'Kafka: how long the group waits for a silent consumer (default 30s; the broker allows 6s-5m)',
+      parseDuration,
     );
   return addMessageOutputOptions(command, { filter: false })
     .addHelpText(
@@ -83,7 +97,9 @@ Examples:
   $ mq consume email_service_queue --ack --count 1
   $ mq consume email_service_queue --requeue --count 1 --json
   $ mq consume email_service_queue --reject --count 1
-  $ mq consume email_service_queue            # on a terminal: asks per message`,
+  $ mq consume email_service_queue            # on a terminal: asks per message
+  $ mq consume order-events --group billing --ack --count 10 --json
+  $ mq consume order-events --group billing --reject --count 1   # to order-events-dlt`,
     )
     .action(async (source: string, flags: ConsumeFlags) => {
       const chosen = (['ack', 'requeue', 'reject', 'interactive'] as const).filter(
@@ -116,6 +132,8 @@ Examples:
         timeoutMs: flags.timeout,
         prefetch: flags.prefetch ?? (settle === 'interactive' ? 100 : 20),
         force: flags.force,
+        group: flags.group,
+        sessionTimeoutMs: flags.sessionTimeout,
         output: messageOutputOf(flags),
         format: flags.format,
       });
@@ -134,10 +152,50 @@ const ANSWERS: readonly { value: Answer; name: string; key: ChoiceKey }[] = [
   { value: 'quit', name: 'quit: leave it and stop', key: 'q' },
 ];
 
+/** The same choices, said as they work on Kafka: a seek back, a dead-letter topic, a commit. */
+const KAFKA_ANSWERS: readonly { value: Answer; name: string; key: ChoiceKey }[] = [
+  { value: 'ack', name: 'ack: done, the group commits past it', key: 'a' },
+  {
+    value: 'requeue',
+    name: 'requeue: read it again now (seeks back: the records after it come again too)',
+    key: 'r',
+  },
+  { value: 'reject', name: 'reject: send it to the dead-letter topic, then move on', key: 'j' },
+  { value: 'skip', name: 'skip: move past it (on Kafka a skip is an ack)', key: 's' },
+  { value: 'quit', name: 'quit: stop here; the group reads it again next time', key: 'q' },
+];
+
 export async function consumeRun(opts: ConsumeOptions): Promise<void> {
   const { f } = opts;
   const broker = await f.broker();
+  const onKafka = broker.kind === 'kafka';
+  if (!onKafka && opts.group !== undefined) {
+    throw new UsageError(`--group is for Kafka topics: ${broker.kind} has no consumer groups`, {
+      hint: `mq consume ${opts.source} --ack`,
+    });
+  }
+  if (onKafka && opts.group === undefined) {
+    throw new UsageError('consuming from Kafka needs a consumer group: --group <name>', {
+      hint: `mq consume ${opts.source} --group <name> --ack (or mq tail ${opts.source} to read without committing)`,
+    });
+  }
+  if (onKafka && opts.settle === 'requeue' && !f.io.canPrompt()) {
+    throw new RefusedError(
+      '--requeue on Kafka seeks back, so the same records come again and again: refused without a terminal',
+      {
+        hint: 'leave records unsettled instead (a group commits only past settled ones), or --interactive',
+      },
+    );
+  }
   const canDeadLetter = await hasDeadLetterTarget(broker, opts.source);
+  if (onKafka && opts.settle === 'reject' && !canDeadLetter) {
+    throw new RefusedError(
+      `topic ${opts.source} has no dead-letter topic: --reject has nowhere to send records`,
+      {
+        hint: `create ${opts.source}-dlt (or name one with deadLetterTopic in mq.config.json, then mq topology apply)`,
+      },
+    );
+  }
   if (opts.settle === 'reject' && !canDeadLetter && !opts.force) {
     throw new RefusedError(
       `${opts.source} has no dead-letter exchange: --reject would discard every message`,
@@ -153,8 +211,8 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
     filter: undefined,
     format: opts.format,
   });
-  const answers = ANSWERS.filter(
-    (answer) => answer.value !== 'reject' || canDeadLetter || opts.force,
+  const answers = (onKafka ? KAFKA_ANSWERS : ANSWERS).filter(
+    (answer) => answer.value !== 'reject' || canDeadLetter || (opts.force && !onKafka),
   );
   const tally: Record<Answer, number> = { ack: 0, requeue: 0, reject: 0, skip: 0, quit: 0 };
   const held: Delivery[] = [];
@@ -167,6 +225,8 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
     for await (const delivery of broker.consume(opts.source, {
       signal: stop.signal,
       prefetch: opts.prefetch,
+      group: opts.group,
+      sessionTimeoutMs: opts.sessionTimeoutMs,
     })) {
       // A requeued message comes straight back: --requeue goes once round the queue, not until
       // the delivery limit dead-letters everything.
@@ -182,6 +242,11 @@ export async function consumeRun(opts: ConsumeOptions): Promise<void> {
         break;
       }
       tally[answer] += 1;
+      if (answer === 'skip' && onKafka) {
+        // A group cannot commit past a record and keep it: on Kafka a skip is an ack.
+        await delivery.ack();
+        continue;
+      }
       if (answer === 'skip' || answer === 'quit') {
         held.push(delivery);
         if (answer === 'quit') break;
@@ -237,5 +302,6 @@ async function ask(
 
 async function hasDeadLetterTarget(broker: BrokerAdapter, source: string): Promise<boolean> {
   const info = await requireCapability(broker, 'inspection').describe(source);
-  return info.deadLetterExchange !== null;
+  // A Kafka topic's dead letters go to a topic (`deadLetterQueue`), never through an exchange.
+  return info.kind === 'topic' ? info.deadLetterQueue !== null : info.deadLetterExchange !== null;
 }

@@ -19,7 +19,7 @@ const EXIT_CODES: ReferencePage = {
     {
       name: '2',
       meaning:
-        'usage or invalid input, or a refusal under a safety rule (the browse rule, --reject without a dead-letter exchange); nothing was sent or changed',
+        'usage or invalid input, or a refusal under a safety rule (the browse rule, --reject without a dead-letter exchange, offsets reset of a group with members); nothing was sent or changed',
     },
     {
       name: '3',

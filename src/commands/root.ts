@@ -8,7 +8,9 @@ import { newConsumeCommand } from './consume.js';
 import { newDescribeCommand } from './describe.js';
 import { newDlqCommand } from './dlq/index.js';
 import { newExpectCommand } from './expect.js';
+import { newGroupsCommand } from './groups.js';
 import { newLsCommand } from './ls.js';
+import { newOffsetsCommand } from './offsets.js';
 import { newPeekCommand } from './peek.js';
 import { newPublishCommand } from './publish.js';
 import { newTailCommand } from './tail.js';
@@ -26,6 +28,8 @@ const SUBCOMMANDS: Record<string, (f: Factory) => Command> = {
   expect: newExpectCommand,
   ls: newLsCommand,
   describe: newDescribeCommand,
+  groups: newGroupsCommand,
+  offsets: newOffsetsCommand,
   dlq: newDlqCommand,
   topology: newTopologyCommand,
   context: newContextCommand,

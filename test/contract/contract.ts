@@ -14,13 +14,21 @@ import type {
   Holding,
   InboundMessage,
   OutboundMessage,
+  PublishReceipt,
   Route,
   TailOptions,
 } from '../../src/brokers/types.js';
 import { requireCapability } from '../../src/brokers/types.js';
 import type { QueueDecl } from '../../src/config/project-file.js';
 import { desiredTopology, type Topology } from '../../src/config/topology.js';
-import { MqError, NotFoundError, RefusedError, UnsupportedError } from '../../src/errors.js';
+import {
+  MqError,
+  NotFoundError,
+  RefusedError,
+  UnsupportedError,
+  UsageError,
+} from '../../src/errors.js';
+import { decodeDeath } from '../../src/message/death.js';
 import { stepper, uniqueName } from '../helpers/brokers.js';
 
 export interface ContractSetup {
@@ -174,9 +182,13 @@ export function brokerContract(
       routingKey: 'order.placed',
     });
 
-    async function publishConfirmed(route: Route, messages: OutboundMessage[]): Promise<void> {
+    async function publishConfirmed(
+      route: Route,
+      messages: OutboundMessage[],
+    ): Promise<PublishReceipt[]> {
       const receipts = await broker.publish(route, messages);
       expect(receipts.map((r) => r.status)).toEqual(messages.map(() => 'confirmed'));
+      return receipts;
     }
 
     /**
@@ -435,7 +447,7 @@ export function brokerContract(
         const timeout = setTimeout(() => controller.abort(), WAIT_MS);
         const sent = message(EXACT_JSON, { headers: TYPED_HEADERS });
         const seen: InboundMessage[] = [];
-        let published: Promise<void> | undefined;
+        let published: Promise<unknown> | undefined;
         const tail = requireCapability(broker, 'inspection').tail(orders.queue, {
           signal: controller.signal,
           onReady: () => {
@@ -1019,7 +1031,7 @@ export function brokerContract(
       await publishConfirmed(toTopic(topic), [message(utf8('before'))]);
       const controller = new AbortController();
       const timeout = setTimeout(() => controller.abort(), WAIT_MS);
-      let published: Promise<void> | undefined;
+      let published: Promise<unknown> | undefined;
       const seen: InboundMessage[] = [];
       const tail = requireCapability(broker, 'inspection').tail(topic, {
         signal: controller.signal,
@@ -1155,7 +1167,74 @@ export function brokerContract(
       ]);
     });
 
-    it('refuses to consume: settling records needs a consumer group, not built yet', async () => {
+    /** Takes `count` records through `group`, settling each with `settle` (null: leave it). */
+    async function consumeGroup(
+      topic: string,
+      group: string,
+      count: number,
+      settle: (delivery: Delivery, index: number) => Promise<void> | null,
+    ): Promise<InboundMessage[]> {
+      const taken: InboundMessage[] = [];
+      const signal = AbortSignal.timeout(WAIT_MS * 2);
+      for await (const delivery of broker.consume(topic, { signal, group, prefetch: 10 })) {
+        taken.push(delivery.message);
+        await settle(delivery, taken.length - 1);
+        if (taken.length === count) break;
+      }
+      return taken;
+    }
+    const bodies = (records: InboundMessage[]) =>
+      records.map((m) => Buffer.from(m.body).toString());
+
+    it('commits only past records settled in order: with the second acked, the first comes again', async () => {
+      const topic = await declareTopic(1);
+      const group = uniqueName('contract-group');
+      await publishConfirmed(toTopic(topic), [message(utf8('first')), message(utf8('second'))]);
+      // Two received, only the second acked, then the consumer is gone (as after a crash).
+      const taken = await consumeGroup(topic, group, 2, (delivery, index) =>
+        index === 1 ? delivery.ack() : null,
+      );
+      expect(bodies(taken)).toEqual(['first', 'second']);
+      const again = await consumeGroup(topic, group, 2, (delivery) => delivery.ack());
+      expect(bodies(again)).toEqual(['first', 'second']);
+      await publishConfirmed(toTopic(topic), [message(utf8('third'))]);
+      expect(bodies(await consumeGroup(topic, group, 1, (d) => d.ack()))).toEqual(['third']);
+    });
+
+    it('a group that never committed starts at the earliest record; retry() reads it again', async () => {
+      const topic = await declareTopic(1);
+      const group = uniqueName('contract-group');
+      await publishConfirmed(toTopic(topic), [message(utf8('a')), message(utf8('b'))]);
+      const taken = await consumeGroup(topic, group, 3, (delivery, index) =>
+        index === 0 ? delivery.retry() : delivery.ack(),
+      );
+      expect(bodies(taken)).toEqual(['a', 'a', 'b']);
+    });
+
+    it('deadLetter() writes the record to the dead-letter topic with Spring headers, then settles it', async () => {
+      const topic = await declareTopic(1);
+      const group = uniqueName('contract-group');
+      const [receipt] = await publishConfirmed(toTopic(topic), [
+        message(utf8('poison'), { key: utf8('k1'), headers: { trace: utf8('t-1') } }),
+      ]);
+      await consumeGroup(topic, group, 1, (delivery) => delivery.deadLetter());
+      const [dead] = await read(`${topic}-dlt`, 1);
+      expect(Buffer.from(dead!.body).toString()).toBe('poison');
+      expect(Buffer.from(dead!.key!).toString()).toBe('k1');
+      expect(Buffer.from(dead!.headers!.trace as Uint8Array).toString()).toBe('t-1');
+      expect(decodeDeath(dead!.headers!)).toMatchObject({
+        originalTopic: topic,
+        originalPartition: receipt!.partition,
+        originalOffset: receipt!.offset,
+        originalConsumerGroup: group,
+        exception: 'mq.Rejected: rejected with mq consume',
+      });
+      // Settled: the group has moved past it.
+      await publishConfirmed(toTopic(topic), [message(utf8('next'))]);
+      expect(bodies(await consumeGroup(topic, group, 1, (d) => d.ack()))).toEqual(['next']);
+    });
+
+    it('refuses to consume without a consumer group', async () => {
       const topic = await declareTopic(1);
       const consuming = (async () => {
         for await (const delivery of broker.consume(topic, {
@@ -1163,7 +1242,7 @@ export function brokerContract(
         }))
           await delivery.release();
       })();
-      await expect(consuming).rejects.toBeInstanceOf(UnsupportedError);
+      await expect(consuming).rejects.toBeInstanceOf(UsageError);
     });
   });
 }

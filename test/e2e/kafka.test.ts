@@ -11,8 +11,11 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq, startMq, type CliResult } from '../helpers/cli.js';
 import {
+  KAFKA_CA_CERT,
   KAFKA_SASL_PORT,
   KAFKA_SASL_USER,
+  KAFKA_SCRAM_USER,
+  KAFKA_SSL_PORT,
   KAFKA_URL,
   createTopic,
   deleteTopics,
@@ -324,14 +327,6 @@ describe.runIf(ready)('Kafka, through the CLI', () => {
     expect(await listTopics()).not.toContain(missing);
   });
 
-  it('refuses consume on Kafka clearly (exit 1)', async () => {
-    const name = await topic();
-    const consume = await mq('consume', name, '--ack', '--count', '1', '--timeout', '10s');
-    expect(consume.code).toBe(1);
-    expect(consume.stderr).toContain('mq cannot consume from Kafka yet');
-    expect(consume.stderr).toContain(`hint: read without committing instead: mq tail ${name}`);
-  });
-
   it('exits 3 within the connect timeout when nothing listens', async () => {
     const started = performance.now();
     const result = await runMq(
@@ -360,6 +355,58 @@ describe.runIf(ready)('Kafka, through the CLI', () => {
       expect(bad.code).toBe(3);
       expect(bad.stderr + bad.stdout).not.toContain(secret);
       expect(bad.stderr).toContain('refused the login');
+    }
+  });
+
+  it('speaks TLS to a broker whose CA the context trusts, and refuses one nobody trusts (exit 3)', async () => {
+    const url = `kafka+ssl://127.0.0.1:${KAFKA_SSL_PORT}`;
+    const untrusted = await runMq(['--broker', url, 'ls', 'order-*'], { env });
+    expect(untrusted.code).toBe(3);
+    expect(untrusted.stderr).toMatch(/certificate/i);
+    expect(untrusted.stderr).not.toMatch(/\n\s+at /);
+    const insecure = await runMq(['--broker', url, '--insecure', 'ls', 'order-*'], { env });
+    expect(insecure.code).toBe(0);
+    const added = await runMq(['context', 'add', 'kafka-tls', url, '--ca', KAFKA_CA_CERT], { env });
+    expect(added.code).toBe(0);
+    const trusted = await runMq(['--context', 'kafka-tls', 'describe', 'order-events', '--json'], {
+      env,
+    });
+    expect(trusted.code).toBe(0);
+    expect(JSON.parse(trusted.stdout)).toMatchObject({ name: 'order-events', kind: 'topic' });
+  });
+
+  it('logs in with SCRAM-SHA-256 and -512 through a context whose password is in the environment', async () => {
+    const { name, password } = KAFKA_SCRAM_USER;
+    const published = await mq('publish', 'order.placed', 'fixtures/order.placed.json');
+    expect(published.code).toBe(0);
+    for (const mechanism of ['scram-sha-256', 'scram-sha-512']) {
+      const context = `scram-${mechanism}`;
+      const added = await runMq(
+        [
+          'context',
+          'add',
+          context,
+          `kafka://${name}@127.0.0.1:${KAFKA_SASL_PORT}?sasl=${mechanism}`,
+          '--password-env',
+          'MQ_TEST_SCRAM_PASSWORD',
+        ],
+        { env },
+      );
+      expect(added.code).toBe(0);
+      const read = await runMq(
+        ['--context', context, 'peek', 'order-events', '-n', '1', '--json'],
+        {
+          env: { ...env, MQ_TEST_SCRAM_PASSWORD: password },
+        },
+      );
+      expect(read.code).toBe(0);
+      expect(envelopes(read.stdout)).toHaveLength(1);
+      const secret = `wrong-${randomUUID()}`;
+      const refused = await runMq(['--context', context, 'ls'], {
+        env: { ...env, MQ_TEST_SCRAM_PASSWORD: secret },
+      });
+      expect(refused.code).toBe(3);
+      expect(refused.stderr + refused.stdout).not.toContain(secret);
     }
   });
 });

@@ -4,10 +4,12 @@
  * directly, as the Kafka tools would be: the code under test is mq, not these helpers.
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { parseBrokerUrl, type KafkaSpec } from '../../src/config/broker-url.js';
 import { brokerSuite, tcpProbe, uniqueName } from './brokers.js';
+import { REPO_ROOT } from './cli.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -17,6 +19,11 @@ export const KAFKA_URL = `kafka://${KAFKA_HOST}:${KAFKA_PORT}`;
 /** The SASL_PLAINTEXT listener `brokers:up` opens, with its PLAIN user. */
 export const KAFKA_SASL_PORT = 9094;
 export const KAFKA_SASL_USER = { name: 'mq', password: 'mq-secret' };
+/** The SSL listener `npm run brokers:up` opens, and the CA that signed its certificate. */
+export const KAFKA_SSL_PORT = 9095;
+export const KAFKA_CA_CERT = join(REPO_ROOT, '.brokers', 'kafka', 'tls', 'ca.pem');
+/** The SCRAM user `npm run brokers:up` creates (SCRAM-SHA-256 and SCRAM-SHA-512). */
+export const KAFKA_SCRAM_USER = { name: 'mq-scram', password: 'mq-scram-secret' };
 
 /** True when Kafka answers on 9092; otherwise a visible skip (or a failure under MQ_TEST_REQUIRE_BROKERS=1). */
 export async function kafkaAvailable(): Promise<boolean> {

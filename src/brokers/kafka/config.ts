@@ -32,9 +32,22 @@ export const RETRY: RetryOptions = { retries: 6, initialRetryTime: 200, maxRetry
 
 /** Prefix of the throwaway consumer groups one-off reads use (DESIGN.md §5.2). */
 export const EPHEMERAL_GROUP_PREFIX = 'mq-ephemeral';
+/** Kafka's default session timeout for a consumer; a broker accepts 6 s to 5 min by default. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+const DEFAULT_HEARTBEAT_MS = 3_000;
 
 export function ephemeralGroupId(prefix = EPHEMERAL_GROUP_PREFIX): string {
   return `${prefix}-${randomUUID()}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * True for a group `ephemeralGroupId` made, `<prefix>-<uuid>`: `mq groups` hides those. A name
+ * merely starting with the prefix is someone's own group, and so are mq's named ones (`mq-dlq.*`).
+ */
+export function isEphemeralGroupId(groupId: string, prefix = EPHEMERAL_GROUP_PREFIX): boolean {
+  return groupId.startsWith(`${prefix}-`) && UUID.test(groupId.slice(prefix.length + 1));
 }
 
 /** How long a fetch waits at the broker for new records: also how long stopping a reader can take. */
@@ -97,15 +110,20 @@ export function producerConfig(): ProducerConfig {
 }
 
 /**
- * A reader that commits nothing (the caller runs it with `autoCommit: false`) and gives up instead
- * of restarting after a failure, so an error reaches the user.
+ * A consumer that commits only when told to (readers run it with `autoCommit: false` and never
+ * commit) and gives up instead of restarting after a failure, so an error reaches the user.
+ * Heartbeats go at a third of the session timeout, as Kafka advises.
  */
-export function consumerConfig(groupId: string): ConsumerConfig {
+export function consumerConfig(
+  groupId: string,
+  sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
+): ConsumerConfig {
   return {
     groupId,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: FETCH_WAIT_MS,
-    sessionTimeout: 30_000,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(sessionTimeoutMs / 3)),
     retry: { ...RETRY, restartOnFailure: () => Promise.resolve(false) },
   };
 }

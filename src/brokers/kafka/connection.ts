@@ -93,8 +93,8 @@ export class KafkaConnection {
   }
 
   /** A consumer in `groupId`, disconnected by `close()` if its reader has not done so. */
-  consumer(groupId: string): Consumer {
-    const consumer = this.kafka.consumer(consumerConfig(groupId));
+  consumer(groupId: string, options: { sessionTimeoutMs?: number } = {}): Consumer {
+    const consumer = this.kafka.consumer(consumerConfig(groupId, options.sessionTimeoutMs));
     this.consumers.add(consumer);
     return consumer;
   }

@@ -10,10 +10,11 @@
 import type { KafkaSpec } from '../../config/broker-url.js';
 import type { ProjectFile } from '../../config/project-file.js';
 import { desiredTopology } from '../../config/topology.js';
-import { MqError, UnsupportedError } from '../../errors.js';
+import { MqError, UsageError } from '../../errors.js';
 import type {
   BrokerAdapter,
   ConsumeOptions,
+  ConsumerGroups,
   Delivery,
   InboundMessage,
   Inspection,
@@ -24,9 +25,14 @@ import type {
   TopologyManagement,
 } from '../types.js';
 import { KafkaConnection } from './connection.js';
+import { consumeGroup } from './group-consumer.js';
+import { KafkaGroups } from './groups.js';
 import { KafkaInspection } from './inspection.js';
 import { KafkaPublisher } from './publisher.js';
 import { KafkaTopology } from './topology.js';
+
+/** Records fetched ahead of the caller when the command names no --prefetch. */
+const DEFAULT_PREFETCH = 100;
 
 export function openKafka(
   spec: KafkaSpec,
@@ -45,20 +51,21 @@ export class KafkaAdapter implements BrokerAdapter {
   readonly kind = 'kafka';
   readonly inspection: Inspection;
   readonly topology: TopologyManagement;
+  readonly consumerGroups: ConsumerGroups;
   private connecting: Promise<KafkaConnection> | null = null;
   private publisher: KafkaPublisher | null = null;
   private inspector: KafkaInspection | null = null;
   private topologist: KafkaTopology | null = null;
+  private grouper: KafkaGroups | null = null;
   private closed = false;
 
   constructor(
     private readonly spec: KafkaSpec,
     private readonly connectTimeoutMs: number,
-    deadLetters: ReadonlyMap<string, string>,
+    private readonly deadLetterTopics: ReadonlyMap<string, string>,
   ) {
     // Each capability connects on first use, through the same client.
-    const inspection = async () =>
-      (this.inspector ??= new KafkaInspection(await this.connection(), deadLetters));
+    const inspection = () => this.inspections();
     const topology = async () =>
       (this.topologist ??= new KafkaTopology(await this.connection(), await inspection()));
     this.inspection = {
@@ -72,6 +79,12 @@ export class KafkaAdapter implements BrokerAdapter {
       apply: async (declared) => (await topology()).apply(declared),
       export: async () => (await topology()).export(),
     };
+    const groups = async () => (this.grouper ??= new KafkaGroups(await this.connection()));
+    this.consumerGroups = {
+      list: async (pattern) => (await groups()).list(pattern),
+      resetOffsets: async (group, topic, to, options) =>
+        (await groups()).resetOffsets(group, topic, to, options),
+    };
   }
 
   private async *tail(
@@ -80,6 +93,10 @@ export class KafkaAdapter implements BrokerAdapter {
     options: TailOptions,
   ): AsyncGenerator<InboundMessage> {
     yield* (await inspection()).tail(source, options);
+  }
+
+  private async inspections(): Promise<KafkaInspection> {
+    return (this.inspector ??= new KafkaInspection(await this.connection(), this.deadLetterTopics));
   }
 
   private connection(): Promise<KafkaConnection> {
@@ -110,22 +127,30 @@ export class KafkaAdapter implements BrokerAdapter {
   }
 
   /**
-   * Consumer groups that commit (`mq consume --group`) are not built yet: refused before anything
-   * is read, so nothing is committed or skipped.
+   * Takes records through the consumer group `options.group` (required: a group is what remembers
+   * how far it got), committing only settled fronts (group-consumer.ts).
    */
-  consume(source: string, _options: ConsumeOptions): AsyncIterable<Delivery> {
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () =>
-          Promise.reject(
-            new UnsupportedError(
-              `mq cannot consume from Kafka yet: taking and settling records of "${source}" needs a consumer group that commits`,
-              {
-                hint: `read without committing instead: mq tail ${source} --from beginning (or mq peek ${source})`,
-              },
-            ),
-          ),
-      }),
-    };
+  async *consume(source: string, options: ConsumeOptions): AsyncGenerator<Delivery> {
+    if (options.group === undefined) {
+      throw new UsageError('a Kafka consumer needs a consumer group (options.group)');
+    }
+    const connection = await this.connection();
+    const { deadLetterQueue } = await (await this.inspections()).describe(source);
+    yield* consumeGroup(connection, {
+      topic: source,
+      group: options.group,
+      deadLetterTopic: deadLetterQueue,
+      prefetch: options.prefetch ?? DEFAULT_PREFETCH,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      signal: options.signal,
+      produce: async (topic, message) => {
+        const [receipt] = await this.publish({ kind: 'topic', topic }, [message], options);
+        if (receipt?.status !== 'confirmed') {
+          throw new MqError(`${topic} did not confirm the dead letter of a record of ${source}`, {
+            hint: 'the record stays unsettled and is read again; check the topic with mq describe',
+          });
+        }
+      },
+    });
   }
 }

@@ -28,6 +28,8 @@ describe('every command', () => {
         'expect',
         'ls',
         'describe',
+        'groups',
+        'offsets reset',
         'context add',
         'topology plan',
         'topology export',

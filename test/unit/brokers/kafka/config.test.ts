@@ -5,6 +5,7 @@ import {
   clientConfig,
   consumerConfig,
   ephemeralGroupId,
+  isEphemeralGroupId,
   producerConfig,
 } from '../../../../src/brokers/kafka/config.js';
 import { parseBrokerUrl, type KafkaSpec } from '../../../../src/config/broker-url.js';
@@ -59,5 +60,20 @@ describe('kafkajs client settings', () => {
     expect(ephemeralGroupId()).not.toBe(group);
     const restart = consumerConfig(group).retry?.restartOnFailure;
     expect(await restart?.(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('ephemeral group ids', () => {
+  it('are the ones ephemeralGroupId makes, and only those', () => {
+    expect(isEphemeralGroupId(ephemeralGroupId())).toBe(true);
+    for (const id of [
+      'mq-ephemeral-orders',
+      'mq-ephemeral',
+      'mq-dlq.order-events',
+      'billing',
+      `x${ephemeralGroupId()}`,
+    ]) {
+      expect({ id, ephemeral: isEphemeralGroupId(id) }).toEqual({ id, ephemeral: false });
+    }
   });
 });
