@@ -4,16 +4,17 @@ import type { Delivery, InboundMessage } from './types.js';
 export type Settlement = 'ack' | 'retry' | 'release' | 'deadLetter';
 
 /**
- * A delivery settled through one synchronous function, exactly once: it counts as settled as soon
- * as the function returns, so a second call, even one not awaited, is refused. `failure` turns what
- * the function throws into the adapter's own error.
+ * A delivery settled through one function, exactly once: it counts as settled from the moment the
+ * function is called, so a second call, even one not awaited, is refused; if the function fails
+ * (synchronously or not), the delivery is unsettled again and may be settled another way. `failure`
+ * turns what the function throws into the adapter's own error.
  */
 export class SettleOnceDelivery implements Delivery {
   private settled = false;
 
   constructor(
     readonly message: InboundMessage,
-    private readonly settleWith: (how: Settlement) => void,
+    private readonly settleWith: (how: Settlement) => void | Promise<void>,
     private readonly failure: (error: unknown) => Error,
   ) {}
 
@@ -33,16 +34,14 @@ export class SettleOnceDelivery implements Delivery {
     return this.settle('release');
   }
 
-  private settle(how: Settlement): Promise<void> {
-    if (this.settled) {
-      return Promise.reject(new MqError(`message ${this.message.id} was already settled`));
-    }
-    try {
-      this.settleWith(how);
-    } catch (error) {
-      return Promise.reject(this.failure(error));
-    }
+  private async settle(how: Settlement): Promise<void> {
+    if (this.settled) throw new MqError(`message ${this.message.id} was already settled`);
     this.settled = true;
-    return Promise.resolve();
+    try {
+      await this.settleWith(how);
+    } catch (error) {
+      this.settled = false;
+      throw this.failure(error);
+    }
   }
 }

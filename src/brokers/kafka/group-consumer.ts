@@ -16,6 +16,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { MqError } from '../../errors.js';
 import type { Delivery, InboundMessage, OutboundMessage } from '../types.js';
+import { SettleOnceDelivery } from '../settle-once.js';
 import { toInbound } from './codec.js';
 import { ContiguousCommits } from './commits.js';
 import type { KafkaConnection } from './connection.js';
@@ -165,21 +166,28 @@ class GroupSession {
     const offset = BigInt(record.offset);
     this.commits.handedOut(partition, offset);
     const message = toInbound(this.request.topic, partition, record);
-    return new GroupDelivery(message, async (how) => {
-      if (!this.running) {
-        // The group has it back already: the record is read again by its next consumer.
-        if (how === 'release') return;
-        throw new MqError(
-          `the consumer of ${this.request.topic} has ended: record ${message.id} was not committed`,
-        );
-      }
-      if (how === 'ack') return this.settled(partition, offset);
-      if (how === 'deadLetter') {
-        await this.deadLetter(message, partition, record);
-        return this.settled(partition, offset);
-      }
-      this.seekBack(partition, offset);
-    });
+    return new SettleOnceDelivery(
+      message,
+      async (how) => {
+        if (!this.running) {
+          // The group has it back already: the record is read again by its next consumer.
+          if (how === 'release') return;
+          throw new MqError(
+            `the consumer of ${this.request.topic} has ended: record ${message.id} was not committed`,
+          );
+        }
+        if (how === 'ack') return this.settled(partition, offset);
+        if (how === 'deadLetter') {
+          await this.deadLetter(message, partition, record);
+          return this.settled(partition, offset);
+        }
+        this.seekBack(partition, offset);
+      },
+      (error) =>
+        error instanceof MqError
+          ? error
+          : this.connection.failure(error, `settling record ${message.id}`),
+    );
   }
 
   private settled(partition: number, offset: bigint): void {
@@ -312,45 +320,6 @@ class GroupSession {
       if (this.joined) await leaving;
     }
     if (this.commitFailure !== null) throw this.commitFailure;
-  }
-}
-
-type Settlement = 'ack' | 'deadLetter' | 'retry' | 'release';
-
-/** Settled once; a settlement that fails (a dead-letter topic that refused) may be tried again. */
-class GroupDelivery implements Delivery {
-  private settled = false;
-
-  constructor(
-    readonly message: InboundMessage,
-    private readonly settleWith: (how: Settlement) => Promise<void> | void,
-  ) {}
-
-  ack(): Promise<void> {
-    return this.settle('ack');
-  }
-
-  deadLetter(): Promise<void> {
-    return this.settle('deadLetter');
-  }
-
-  retry(): Promise<void> {
-    return this.settle('retry');
-  }
-
-  release(): Promise<void> {
-    return this.settle('release');
-  }
-
-  private async settle(how: Settlement): Promise<void> {
-    if (this.settled) throw new MqError(`record ${this.message.id} was already settled`);
-    this.settled = true;
-    try {
-      await this.settleWith(how);
-    } catch (error) {
-      this.settled = false;
-      throw error;
-    }
   }
 }
 
