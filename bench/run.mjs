@@ -2,13 +2,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// rabbitmq-*.mjs and kafka-publish.mjs need the test brokers up (npm run brokers:up).
+// rabbitmq-*.mjs and kafka-*.mjs need the test brokers up (npm run brokers:up).
 const scripts = [
   'startup.mjs',
   'local-publish.mjs',
   'rabbitmq-publish.mjs',
   'rabbitmq-redrive.mjs',
   'kafka-publish.mjs',
+  'kafka-consume.mjs',
 ];
 let failed = false;
 for (const script of scripts) {

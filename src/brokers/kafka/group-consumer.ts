@@ -56,15 +56,16 @@ export async function* consumeGroup(
   try {
     await session.start();
     for (;;) {
+      if (session.failure !== null) throw session.failure;
+      // Records fetched ahead stay unread: the group reads them again next time.
+      if (signal.aborted) return;
       const fetched = session.buffer.shift();
-      if (fetched !== undefined) {
-        session.wakeWriter();
-        yield session.deliver(fetched);
+      if (fetched === undefined) {
+        await session.waitForRecords();
         continue;
       }
-      if (session.failure !== null) throw session.failure;
-      if (signal.aborted) return;
-      await session.waitForRecords();
+      session.wakeWriter();
+      yield session.deliver(fetched);
     }
   } finally {
     signal.removeEventListener('abort', nudge);
