@@ -116,8 +116,14 @@ export async function createMessagePrinter(settings: PrinterSettings): Promise<M
       const { mode, fields } = settings.output;
       if (mode === 'json' && fields !== null)
         return write(`${jsonLine(pickFields(envelope, fields))}\n`);
-      await write(renderMessage(envelope, mode, { colors: io.colors }));
-      await write(mode === 'pretty' ? '\n\n' : '\n');
+      // One write a message: each is a system call, and a consume prints thousands a second.
+      const end = mode === 'pretty' ? '\n\n' : '\n';
+      const rendered = renderMessage(envelope, mode, { colors: io.colors });
+      return write(
+        typeof rendered === 'string'
+          ? `${rendered}${end}`
+          : Buffer.concat([rendered, Buffer.from(end)]),
+      );
     },
   };
 }
