@@ -205,6 +205,46 @@ function redriveSuite(name: string, fresh: () => Promise<Setup>) {
       expect(await depths(mq, SERVICE_QUEUES)).toEqual([4, 1, 3]);
     });
 
+    it('--chunk gives skipped messages back and takes them again, in order, reporting each once', async () => {
+      const { mq } = await fresh();
+      expect((await mq('publish', 'order.placed', FIXTURE, '--repeat', '12')).code).toBe(0);
+      const rejected = await mq('consume', 'sms_service_queue', '--reject', '--count', '12');
+      expect(rejected.code).toBe(0);
+      const listed = () =>
+        mq('dlq', 'ls', 'sms_service_queue', '--json').then((r) => envelopes(r.stdout));
+      await expect.poll(listed, { timeout: 10_000, interval: 200 }).toHaveLength(12);
+      const kept = (await listed()).filter((_, index) => index % 3 === 0).map((e) => e.id);
+      // 8 to move at 2 a second: a run of ~4 s in holds of 300 ms (the first window of 2 takes
+      // longer), each ending with the skipped messages it took given back to the queue.
+      const run = await mq(
+        'dlq',
+        'redrive',
+        'sms_service_queue',
+        '--filter',
+        `!(id in [${kept.map((id) => JSON.stringify(id)).join(', ')}])`,
+        '--rate',
+        '2/s',
+        '--chunk',
+        '300ms',
+        '--yes',
+        '--json',
+      );
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as {
+        moved: number;
+        skipped: number;
+        failed: number;
+        notTaken: number;
+        holds: number;
+        skippedMessages: { id: string }[];
+      };
+      expect(report).toMatchObject({ moved: 8, skipped: 4, failed: 0, notTaken: 0 });
+      expect(report.holds).toBeGreaterThanOrEqual(3);
+      expect(report.skippedMessages.map((m) => m.id)).toEqual(kept);
+      expect((await listed()).map((e) => e.id)).toEqual(kept);
+      expect(await depths(mq, ['sms_service_queue'])).toEqual([8]);
+    });
+
     it('purge deletes the dead letters matching --filter and keeps the others', async () => {
       const { mq } = await fresh();
       await deadLetterOne(mq);

@@ -43,45 +43,60 @@ export function journalKey(message: InboundMessage): string {
   return `${message.id} ${message.death?.redriveCount ?? 0} ${message.death?.count ?? '-'}`;
 }
 
+/** How many of each key there are: identical copies of a message share one key. */
+export class KeyCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(key: string, by = 1): void {
+    if (by > 0) this.counts.set(key, (this.counts.get(key) ?? 0) + by);
+  }
+
+  /** Takes one copy of `key`, if there is one left. */
+  take(key: string): boolean {
+    const left = this.counts.get(key) ?? 0;
+    if (left <= 0) return false;
+    this.counts.set(key, left - 1);
+    return true;
+  }
+
+  get total(): number {
+    let total = 0;
+    for (const count of this.counts.values()) total += count;
+    return total;
+  }
+
+  copy(): KeyCounts {
+    const copy = new KeyCounts();
+    for (const [key, count] of this.counts) copy.add(key, count);
+    return copy;
+  }
+}
+
 /** What unfinished runs left for a key: copies to remove unpublished, copies maybe published. */
 class Leftovers {
-  private readonly confirmedOnly = new Map<string, number>();
-  private readonly intentOnly = new Map<string, number>();
+  private readonly confirmedOnly = new KeyCounts();
+  private readonly intentOnly = new KeyCounts();
 
   add(counts: Map<string, Record<Step, number>>): void {
     for (const [key, { intent, confirmed, removed }] of counts) {
-      bump(this.confirmedOnly, key, confirmed - removed);
-      bump(this.intentOnly, key, intent - confirmed);
+      this.confirmedOnly.add(key, confirmed - removed);
+      this.intentOnly.add(key, intent - confirmed);
     }
   }
 
   /** Takes one: the message was published and confirmed by an earlier run. */
   takeConfirmed(key: string): boolean {
-    return take(this.confirmedOnly, key);
+    return this.confirmedOnly.take(key);
   }
 
   /** Takes one: an earlier run may have published the message. */
   takeIntent(key: string): boolean {
-    return take(this.intentOnly, key);
+    return this.intentOnly.take(key);
   }
 
   get pending(): number {
-    let total = 0;
-    for (const count of this.confirmedOnly.values()) total += count;
-    for (const count of this.intentOnly.values()) total += count;
-    return total;
+    return this.confirmedOnly.total + this.intentOnly.total;
   }
-}
-
-function bump(counts: Map<string, number>, key: string, by: number): void {
-  if (by > 0) counts.set(key, (counts.get(key) ?? 0) + by);
-}
-
-function take(counts: Map<string, number>, key: string): boolean {
-  const left = counts.get(key) ?? 0;
-  if (left <= 0) return false;
-  counts.set(key, left - 1);
-  return true;
 }
 
 export class RedriveJournal {

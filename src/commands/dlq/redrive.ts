@@ -10,7 +10,12 @@ import type {
 } from '../../brokers/types.js';
 import { requireCapability } from '../../brokers/types.js';
 import { defaultDataDir } from '../../config/broker-url.js';
-import { parseNonNegativeInt, parsePositiveInt, parseRate } from '../../config/parse-args.js';
+import {
+  parseDuration,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseRate,
+} from '../../config/parse-args.js';
 import { InterruptedError, PartialError, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { writeJson } from '../../io/json.js';
@@ -20,7 +25,7 @@ import { sanitizeLine } from '../../message/sanitize.js';
 import { pause } from '../shared/deadline.js';
 import { createMessagePrinter, type MessagePrinter } from '../shared/messages.js';
 import { describeRoute } from '../publish.js';
-import { journalKey, RedriveJournal, unfinishedJournals } from './journal.js';
+import { journalKey, KeyCounts, RedriveJournal, unfinishedJournals } from './journal.js';
 import { queuesReached } from './routes.js';
 import { confirmChange, deadLetterSource, type DeadLetterSource } from './shared.js';
 
@@ -34,6 +39,7 @@ interface RedriveFlags {
   dryRun: boolean;
   yes: boolean;
   json: boolean;
+  chunk: number;
 }
 
 /** Messages published and confirmed together, then removed together (and journalled so). */
@@ -42,6 +48,8 @@ const CONFIRM_WINDOW = 500;
 const SAMPLE_SIZE = 5;
 /** AMQP's limit on a header table, less room for the properties beside it in the same frame. */
 const MAX_HEADER_BYTES = 65_536 - 4_096;
+/** How long a hold keeps messages back before returning them: a third of RabbitMQ's default consumer timeout. */
+const DEFAULT_CHUNK_MS = 10 * 60_000;
 /** After an interrupted run, how long the dead-letter queue's depth must hold still to count it. */
 const SETTLE_MS = 500;
 const SETTLE_POLL_MS = 50;
@@ -77,6 +85,12 @@ export function newDlqRedriveCommand(f: Factory): Command {
       parseNonNegativeInt,
     )
     .option('--dry-run', 'count what would move where and show a sample; change nothing', false)
+    .option(
+      '--chunk <duration>',
+      "return skipped and failed messages and take them again at least this often (keep it under the broker's consumer timeout: RabbitMQ's default is 30m)",
+      parseDuration,
+      DEFAULT_CHUNK_MS,
+    )
     .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)', false)
     .option('--json', 'print the report as JSON on stdout', false)
     .addHelpText(
@@ -115,6 +129,8 @@ interface Outcome {
    * consumer had). Null when the run was not meant to empty the queue (--limit, or it stopped).
    */
   notTaken: number | null;
+  /** Holds the run took the queue in (a new one each --chunk while messages were kept back). */
+  holds: number;
 }
 
 async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<void> {
@@ -173,19 +189,38 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
   if (f.signal.aborted) onInterrupt();
   let stoppedBy: Error | null = null;
   const started = performance.now();
-  // Skipped and failed messages stay held until close(), so that none is taken twice; close()
-  // then returns them to their places, in order.
-  const holding = handling.hold(source.deadLetterQueue, {
-    signal: stopTaking.signal,
-    limit,
-    window: CONFIRM_WINDOW,
-  });
+  // Skipped and failed messages stay held, so that none is taken twice, until their hold ends and
+  // returns them to their places, in order. A hold lasts at most --chunk while it keeps messages
+  // back (a broker ends a consumer that holds a message past its consumer timeout: RabbitMQ's is
+  // 30 minutes); the next hold takes them again first, recognises them and keeps them back again.
+  const keptBack = new KeyCounts();
+  let untaken = limit;
+  /** The route and message to publish; null when the message stays, recorded as skipped or failed. */
+  const moveOf = (
+    message: InboundMessage,
+    key: string,
+  ): Omit<Pending, 'delivery' | 'key'> | null => {
+    const keep = (list: Outcome['skipped'], reason: string) => {
+      list.push({ id: message.id, reason });
+      keptBack.add(key);
+      return null;
+    };
+    const skipped = decide(message);
+    if (skipped !== null) return keep(outcome.skipped, skipped);
+    const destination = targetOf(message);
+    if ('problem' in destination) return keep(outcome.failed, destination.problem);
+    const outbound = redriven(message, source.deadLetterQueue);
+    if (headerBytes(outbound) > MAX_HEADER_BYTES) {
+      return keep(outcome.failed, 'its headers are too large for AMQP (over 64 KiB)');
+    }
+    return { route: destination.route, message: outbound };
+  };
   try {
     let window: Pending[] = [];
     const flush = async () => {
       const moving = window;
       window = [];
-      await move(source, handling, journal, moving, outcome);
+      await move(source, handling, journal, moving, outcome, keptBack);
       progress.update(outcome.moved + outcome.skipped.length + outcome.failed.length);
       if (flags.rate !== undefined) {
         const due = (outcome.moved / flags.rate) * 1000 - (performance.now() - started);
@@ -193,44 +228,50 @@ async function redrive(f: Factory, queue: string, flags: RedriveFlags): Promise<
       }
     };
     const windowSize = Math.min(CONFIRM_WINDOW, Math.max(1, Math.ceil(flags.rate ?? Infinity)));
-    for await (const delivery of holding) {
-      const { message } = delivery;
-      const key = journalKey(message);
-      if (journal?.leftovers.takeConfirmed(key)) {
-        await delivery.ack();
-        journal.record('removed', [key]);
-        outcome.finishedFromEarlierRun += 1;
-        continue;
+    for (let chunkEnded = true; chunkEnded && untaken > 0 && !stopTaking.signal.aborted;) {
+      chunkEnded = false;
+      const comingBack = keptBack.copy();
+      const chunkEnds = performance.now() + flags.chunk;
+      outcome.holds += 1;
+      const holding = handling.hold(source.deadLetterQueue, {
+        signal: stopTaking.signal,
+        limit: untaken + comingBack.total,
+        window: CONFIRM_WINDOW,
+      });
+      try {
+        for await (const delivery of holding) {
+          const { message } = delivery;
+          const key = journalKey(message);
+          // Kept back by an earlier hold and returned at its end: decided and reported already.
+          if (comingBack.take(key)) continue;
+          untaken -= 1;
+          if (journal?.leftovers.takeConfirmed(key)) {
+            await delivery.ack();
+            journal.record('removed', [key]);
+            outcome.finishedFromEarlierRun += 1;
+          } else {
+            const moving = moveOf(message, key);
+            if (moving !== null) {
+              if (journal?.leftovers.takeIntent(key)) outcome.possibleDuplicates.push(message.id);
+              window.push({ delivery, key, ...moving });
+              if (window.length >= windowSize) await flush();
+            }
+          }
+          if (keptBack.total > 0 && performance.now() > chunkEnds && untaken > 0) {
+            chunkEnded = true;
+            break;
+          }
+        }
+        if (window.length > 0) await flush();
+      } finally {
+        await holding.close();
       }
-      const skipped = decide(message);
-      if (skipped !== null) {
-        outcome.skipped.push({ id: message.id, reason: skipped });
-        continue;
-      }
-      const destination = targetOf(message);
-      if ('problem' in destination) {
-        outcome.failed.push({ id: message.id, reason: destination.problem });
-        continue;
-      }
-      const outbound = redriven(message, source.deadLetterQueue);
-      if (headerBytes(outbound) > MAX_HEADER_BYTES) {
-        outcome.failed.push({
-          id: message.id,
-          reason: 'its headers are too large for AMQP (over 64 KiB)',
-        });
-        continue;
-      }
-      if (journal?.leftovers.takeIntent(key)) outcome.possibleDuplicates.push(message.id);
-      window.push({ delivery, key, route: destination.route, message: outbound });
-      if (window.length >= windowSize) await flush();
     }
-    if (window.length > 0) await flush();
   } catch (error) {
     stoppedBy = error as Error;
   } finally {
     f.signal.removeEventListener('abort', onInterrupt);
     progress.stop();
-    await holding.close();
   }
   const clean =
     stoppedBy === null &&
@@ -307,6 +348,7 @@ async function move(
   journal: RedriveJournal | null,
   window: readonly Pending[],
   outcome: Outcome,
+  keptBack: KeyCounts,
 ): Promise<void> {
   let receipts: PublishReceipt[];
   if (handling.move !== undefined) {
@@ -332,6 +374,7 @@ async function move(
           ? `unroutable: nothing takes ${describeRoute(pending.route)}`
           : 'unconfirmed: the broker did not confirm the publish (it may have arrived)';
       outcome.failed.push({ id: pending.delivery.message.id, reason });
+      keptBack.add(pending.key);
     }
   });
   if (handling.move === undefined) {
@@ -522,6 +565,7 @@ function emptyOutcome(): Outcome {
     failed: [],
     targets: new Map(),
     notTaken: null,
+    holds: 0,
   };
 }
 
@@ -535,6 +579,7 @@ function reportFields(source: DeadLetterSource, outcome: Outcome, journal: strin
     possibleDuplicates: outcome.possibleDuplicates,
     targets: Object.fromEntries(outcome.targets),
     notTaken: outcome.notTaken,
+    holds: outcome.holds,
     skippedMessages: outcome.skipped,
     failedMessages: outcome.failed,
     journal,
