@@ -9,6 +9,8 @@
 //   the CLI, so that commands on other brokers never read it; one file, so that bin/load-cli.js
 //   caches its compiled code as it does the CLI's (kafkajs is 167 modules that run 70 ms of
 //   top-level code on every load, measured in docs/performance.md).
+// - dist/bench-worker.cjs: a process of `mq bench`'s story (the order service or a service), which
+//   the bench forks; apart from the CLI, which it does not need.
 // - dist/brokers/local/index.js: the embedded broker alone, as an ES module, for benchmarks and
 //   child processes in tests that drive it without the CLI.
 // Pure-JS dependencies on the hot paths (commander, picocolors, ms, jsonc-parser) are bundled, and
@@ -58,6 +60,16 @@ await Promise.all([
     // from a code-cached vm.Script, where Node 20 has no import() without an experimental flag.
     supported: { 'dynamic-import': false },
     // src/paths.ts finds the package from import.meta.url; in CommonJS that is the file's own URL.
+    define: { 'import.meta.url': '__mqFileUrl' },
+    banner: { js: "const __mqFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+  }),
+  build({
+    ...common,
+    format: 'cjs',
+    entryPoints: ['src/bench/worker.ts'],
+    outfile: `${outdir}bench-worker.cjs`,
+    plugins: [kafkajsFromVendor],
+    supported: { 'dynamic-import': false },
     define: { 'import.meta.url': '__mqFileUrl' },
     banner: { js: "const __mqFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   }),

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Factory, GlobalOptions } from '../factory.js';
 import { parseDuration } from '../config/parse-args.js';
 import { mqVersion } from '../version.js';
+import { newBenchCommand } from './bench.js';
 import { newContextCommand } from './context/index.js';
 import { newHelpCommand } from './help.js';
 import { newConsumeCommand } from './consume.js';
@@ -33,6 +34,7 @@ const SUBCOMMANDS: Record<string, (f: Factory) => Command> = {
   dlq: newDlqCommand,
   topology: newTopologyCommand,
   context: newContextCommand,
+  bench: newBenchCommand,
 };
 
 /** The root options that take a value, so that the value is not taken for a subcommand name. */

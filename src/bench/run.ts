@@ -1,0 +1,243 @@
+/**
+ * `mq bench`'s harness (DESIGN.md §8): per mode, the order service and the three services as
+ * processes of their own (worker.ts), a closed-loop load of `orders` orders from `concurrency`
+ * clients, latencies in an HdrHistogram (Node's `perf_hooks.createHistogram`, the HdrHistogram C
+ * library), then, in async mode, the wait until every service has worked through every order.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHistogram } from 'node:perf_hooks';
+import { openBroker } from '../brokers/open.js';
+import type { LocalSpec } from '../config/broker-url.js';
+import type { Topology } from '../config/topology.js';
+import { MqError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { closeConnections, post } from './http.js';
+import type {
+  BenchMode,
+  BenchTopology,
+  WorkerCommand,
+  WorkerReport,
+  WorkerStart,
+} from './protocol.js';
+
+/** The story's services and how long each takes, unscaled (DESIGN.md §8). */
+export const DEFAULT_SERVICES: Readonly<Record<string, number>> = {
+  email: 2000,
+  sms: 1000,
+  inventory: 500,
+};
+
+export interface BenchOptions {
+  orders: number;
+  concurrency: number;
+  timeScale: number;
+  /** Work time per service, unscaled, in calling order. */
+  services: Record<string, number>;
+  /** A service that is down from the start of the load for `recoverAfterMs` of wall-clock time. */
+  down: string | null;
+  recoverAfterMs: number | null;
+  signal: AbortSignal;
+}
+
+export interface ModeResult {
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  throughputPerSec: number;
+  completed: number;
+  errors: number;
+  /** From the first order until every service had worked on every accepted order. */
+  allProcessedMs: number | null;
+  /** Pieces of work each service finished. */
+  processed: Record<string, number>;
+}
+
+/** How long to wait, after the load, for the services to work through what is queued. */
+const DRAIN_TIMEOUT_MS = 120_000;
+
+export async function runMode(mode: BenchMode, options: BenchOptions): Promise<ModeResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mq-bench-'));
+  const broker: LocalSpec = { kind: 'local', dataDir, display: `local:${dataDir}` };
+  const topology = benchTopology(Object.keys(options.services));
+  const workers: Worker[] = [];
+  try {
+    await declare(broker, topology);
+    for (const [name, ms] of Object.entries(options.services)) {
+      workers.push(
+        await Worker.start({
+          role: 'service',
+          name,
+          mode,
+          workMs: ms * options.timeScale,
+          concurrency: options.concurrency,
+          broker,
+          topology,
+        }),
+      );
+    }
+    const services = workers.map((worker) => worker.url);
+    const order = await Worker.start({ role: 'order', mode, services, broker, topology });
+    workers.push(order);
+
+    const started = performance.now();
+    const downUntil = options.down === null ? null : Date.now() + (options.recoverAfterMs ?? 0);
+    workers.forEach((worker, index) =>
+      worker.send({
+        kind: 'begin',
+        downUntil: Object.keys(options.services)[index] === options.down ? downUntil : null,
+      }),
+    );
+    const load = await closedLoop(`${order.url}orders`, options);
+    const loadMs = performance.now() - started;
+    const serviceWorkers = workers.slice(0, -1);
+    const expected = mode === 'async' ? load.completed : null;
+    const drained =
+      expected === null
+        ? true
+        : await waitFor(
+            () => serviceWorkers.every((worker) => worker.processed >= expected),
+            DRAIN_TIMEOUT_MS + (options.recoverAfterMs ?? 0),
+            options.signal,
+          );
+    const allProcessedMs = drained ? performance.now() - started : null;
+    return {
+      latencyMs: load.latencyMs,
+      throughputPerSec: round((load.completed / loadMs) * 1000),
+      completed: load.completed,
+      errors: load.errors,
+      allProcessedMs: allProcessedMs === null ? null : round(allProcessedMs),
+      processed: Object.fromEntries(
+        Object.keys(options.services).map((name, index) => [name, workers[index]!.processed]),
+      ),
+    };
+  } finally {
+    closeConnections();
+    await Promise.all(workers.map((worker) => worker.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** An exchange of the run's own, and a classic queue per service bound with `order.placed`. */
+function benchTopology(services: readonly string[]): BenchTopology {
+  const run = `mq-bench-${randomUUID().slice(0, 8)}`;
+  return {
+    exchange: run,
+    routingKey: 'order.placed',
+    queues: Object.fromEntries(services.map((name) => [name, `${run}.${name}`])),
+  };
+}
+
+async function declare(spec: LocalSpec, topology: BenchTopology): Promise<void> {
+  const broker = await openBroker(spec, { connectTimeoutMs: 10_000, project: null });
+  try {
+    const queues = Object.values(topology.queues);
+    const declared: Topology = {
+      exchanges: [{ name: topology.exchange, type: 'topic', durable: true }],
+      queues: queues.map((name) => ({ name, arguments: { 'x-queue-type': 'classic' } })),
+      bindings: queues.map((queue) => ({
+        exchange: topology.exchange,
+        queue,
+        routingKey: topology.routingKey,
+      })),
+      topics: [],
+    };
+    await broker.topology!.apply(declared);
+  } finally {
+    await broker.close();
+  }
+}
+
+/** `concurrency` clients, each sending its next order as soon as the last one was answered. */
+async function closedLoop(
+  url: string,
+  options: BenchOptions,
+): Promise<{ latencyMs: ModeResult['latencyMs']; completed: number; errors: number }> {
+  const histogram = createHistogram();
+  let issued = 0;
+  let completed = 0;
+  let errors = 0;
+  const client = async () => {
+    while (issued < options.orders && !options.signal.aborted) {
+      issued += 1;
+      const sent = performance.now();
+      const status = await post(url);
+      // Microseconds: the histogram records integers.
+      histogram.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+      if (status >= 200 && status < 300) completed += 1;
+      else errors += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, client));
+  const ms = (microseconds: number) => round(microseconds / 1000);
+  return {
+    latencyMs: {
+      p50: ms(histogram.percentile(50)),
+      p90: ms(histogram.percentile(90)),
+      p99: ms(histogram.percentile(99)),
+      p999: ms(histogram.percentile(99.9)),
+      max: ms(histogram.max),
+    },
+    completed,
+    errors,
+  };
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number, signal: AbortSignal) {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline || signal.aborted) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** One worker process, and what it has said. */
+class Worker {
+  url = '';
+  processed = 0;
+
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(start: WorkerStart): Promise<Worker> {
+    const script = fileURLToPath(new URL('dist/bench-worker.cjs', PACKAGE_ROOT));
+    const child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const worker = new Worker(child);
+    return new Promise((resolve, reject) => {
+      const describe = start.role === 'service' ? `the ${start.name} service` : 'the order service';
+      child.on('message', (report: WorkerReport) => {
+        if (report.kind === 'ready') {
+          worker.url = report.url ?? '';
+          resolve(worker);
+        } else if (report.kind === 'processed') {
+          worker.processed = report.count;
+        } else {
+          reject(new MqError(`${describe} of the benchmark failed: ${report.message}`));
+        }
+      });
+      child.on('exit', (code) =>
+        reject(new MqError(`${describe} exited (${code}) before it was ready`)),
+      );
+      child.send(start);
+    });
+  }
+
+  send(command: WorkerCommand): void {
+    if (this.child.connected) this.child.send(command);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.send({ kind: 'stop' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

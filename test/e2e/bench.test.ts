@@ -1,0 +1,82 @@
+/**
+ * `mq bench` through the built CLI (DESIGN.md §8): the --json shape, every order accounted for,
+ * and an outage that sync orders meet and async ones wait out. Speeds are not asserted here:
+ * `npm run bench` and the command itself measure them.
+ */
+import { describe, expect, it } from 'vitest';
+import { isolatedEnv, runMq } from '../helpers/cli.js';
+
+interface ModeResult {
+  latencyMs: Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
+  throughputPerSec: number;
+  completed: number;
+  errors: number;
+  allProcessedMs: number | null;
+  processed: Record<string, number>;
+}
+
+interface BenchResult {
+  version: number;
+  broker: string;
+  orders: number;
+  concurrency: number;
+  rate: null;
+  timeScale: number;
+  modes: { sync: ModeResult; async: ModeResult };
+}
+
+const bench = async (...args: string[]) => {
+  const result = await runMq(['bench', '--time-scale', '0.01', '--json', ...args], {
+    env: isolatedEnv(),
+  });
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as BenchResult;
+};
+
+describe('mq bench on the embedded broker', () => {
+  it('runs the same orders sync and async and reports them in the documented shape', async () => {
+    const result = await bench('--orders', '100', '--concurrency', '10');
+    expect(result).toMatchObject({
+      version: 1,
+      broker: 'local',
+      orders: 100,
+      concurrency: 10,
+      rate: null,
+      timeScale: 0.01,
+    });
+    for (const mode of [result.modes.sync, result.modes.async]) {
+      expect(mode).toMatchObject({ completed: 100, errors: 0 });
+      expect(mode.processed).toEqual({ email: 100, sms: 100, inventory: 100 });
+      const { p50, p90, p99, p999, max } = mode.latencyMs;
+      expect([p50, p90, p99, p999, max]).toEqual([p50, p90, p99, p999, max].sort((a, b) => a - b));
+      expect(mode.throughputPerSec).toBeGreaterThan(0);
+      expect(mode.allProcessedMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('fails the sync orders that meet an outage; async ones wait, and every one is processed', async () => {
+    const result = await bench('--orders', '40', '--down', 'sms', '--recover-after', '2s');
+    const { sync, async } = result.modes;
+    expect(sync.errors).toBeGreaterThan(0);
+    expect(sync.completed + sync.errors).toBe(40);
+    expect(sync.processed.sms).toBe(sync.completed);
+    expect(async).toMatchObject({ completed: 40, errors: 0 });
+    expect(async.processed).toEqual({ email: 40, sms: 40, inventory: 40 });
+  });
+
+  it('refuses bad input with one line and exit 2', async () => {
+    const env = isolatedEnv();
+    const cases: [string[], RegExp][] = [
+      [['--down', 'fax'], /no service "fax" in the story \(they are email, sms, inventory\)/],
+      [['--recover-after', '2s'], /--recover-after needs --down/],
+      [['--service', 'sms'], /--service wants name=milliseconds/],
+      [['--time-scale', '0'], /--time-scale must be a number above 0/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runMq(['bench', ...args], { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
