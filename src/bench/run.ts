@@ -34,7 +34,10 @@ export const DEFAULT_SERVICES: Readonly<Record<string, number>> = {
 
 export interface BenchOptions {
   orders: number;
+  /** Clients of the closed loop; also how many messages each service works on at once. */
   concurrency: number;
+  /** Orders a second on a fixed schedule (open loop), or null for the closed loop. */
+  rate: number | null;
   timeScale: number;
   /** Work time per service, unscaled, in calling order. */
   services: Record<string, number>;
@@ -55,10 +58,16 @@ export interface ModeResult {
   processed: Record<string, number>;
 }
 
+/** A mode's figures and every order's latency behind them (for histograms). */
+export interface ModeRun {
+  result: ModeResult;
+  latenciesMs: number[];
+}
+
 /** How long to wait, after the load, for the services to work through what is queued. */
 const DRAIN_TIMEOUT_MS = 120_000;
 
-export async function runMode(mode: BenchMode, options: BenchOptions): Promise<ModeResult> {
+export async function runMode(mode: BenchMode, options: BenchOptions): Promise<ModeRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mq-bench-'));
   const broker: LocalSpec = { kind: 'local', dataDir, display: `local:${dataDir}` };
   const topology = benchTopology(Object.keys(options.services));
@@ -90,7 +99,10 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
         downUntil: Object.keys(options.services)[index] === options.down ? downUntil : null,
       }),
     );
-    const load = await closedLoop(`${order.url}orders`, options);
+    const orders = `${order.url}orders`;
+    const load = await (options.rate === null
+      ? closedLoop(orders, options)
+      : openLoop(orders, options.rate, options));
     const loadMs = performance.now() - started;
     const serviceWorkers = workers.slice(0, -1);
     const expected = mode === 'async' ? load.completed : null;
@@ -104,14 +116,17 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
           );
     const allProcessedMs = drained ? performance.now() - started : null;
     return {
-      latencyMs: load.latencyMs,
-      throughputPerSec: round((load.completed / loadMs) * 1000),
-      completed: load.completed,
-      errors: load.errors,
-      allProcessedMs: allProcessedMs === null ? null : round(allProcessedMs),
-      processed: Object.fromEntries(
-        Object.keys(options.services).map((name, index) => [name, workers[index]!.processed]),
-      ),
+      result: {
+        latencyMs: load.latencyMs,
+        throughputPerSec: round((load.completed / loadMs) * 1000),
+        completed: load.completed,
+        errors: load.errors,
+        allProcessedMs: allProcessedMs === null ? null : round(allProcessedMs),
+        processed: Object.fromEntries(
+          Object.keys(options.services).map((name, index) => [name, workers[index]!.processed]),
+        ),
+      },
+      latenciesMs: load.latenciesMs,
     };
   } finally {
     closeConnections();
@@ -150,39 +165,81 @@ async function declare(spec: LocalSpec, topology: BenchTopology): Promise<void> 
   }
 }
 
+interface Load {
+  latencyMs: ModeResult['latencyMs'];
+  latenciesMs: number[];
+  completed: number;
+  errors: number;
+}
+
+/** Orders sent and answered, with each order's latency. */
+class LoadRecorder {
+  private readonly histogram = createHistogram();
+  readonly latenciesMs: number[] = [];
+  completed = 0;
+  errors = 0;
+
+  /** `since`: when the order was meant to go (open loop) or went (closed loop). */
+  record(since: number, status: number): void {
+    const ms = performance.now() - since;
+    this.latenciesMs.push(ms);
+    // Microseconds: the histogram records integers.
+    this.histogram.record(Math.max(1, Math.round(ms * 1000)));
+    if (status >= 200 && status < 300) this.completed += 1;
+    else this.errors += 1;
+  }
+
+  load(): Load {
+    const ms = (microseconds: number) => round(microseconds / 1000);
+    const empty = this.latenciesMs.length === 0;
+    const percentile = (p: number) => (empty ? 0 : ms(this.histogram.percentile(p)));
+    return {
+      latencyMs: {
+        p50: percentile(50),
+        p90: percentile(90),
+        p99: percentile(99),
+        p999: percentile(99.9),
+        max: empty ? 0 : ms(this.histogram.max),
+      },
+      latenciesMs: this.latenciesMs,
+      completed: this.completed,
+      errors: this.errors,
+    };
+  }
+}
+
 /** `concurrency` clients, each sending its next order as soon as the last one was answered. */
-async function closedLoop(
-  url: string,
-  options: BenchOptions,
-): Promise<{ latencyMs: ModeResult['latencyMs']; completed: number; errors: number }> {
-  const histogram = createHistogram();
+async function closedLoop(url: string, options: BenchOptions): Promise<Load> {
+  const recorder = new LoadRecorder();
   let issued = 0;
-  let completed = 0;
-  let errors = 0;
   const client = async () => {
     while (issued < options.orders && !options.signal.aborted) {
       issued += 1;
       const sent = performance.now();
-      const status = await post(url);
-      // Microseconds: the histogram records integers.
-      histogram.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
-      if (status >= 200 && status < 300) completed += 1;
-      else errors += 1;
+      recorder.record(sent, await post(url));
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, client));
-  const ms = (microseconds: number) => round(microseconds / 1000);
-  return {
-    latencyMs: {
-      p50: ms(histogram.percentile(50)),
-      p90: ms(histogram.percentile(90)),
-      p99: ms(histogram.percentile(99)),
-      p999: ms(histogram.percentile(99.9)),
-      max: ms(histogram.max),
-    },
-    completed,
-    errors,
-  };
+  return recorder.load();
+}
+
+/**
+ * Orders on a fixed schedule, `rate` a second, whether or not the earlier ones were answered; each
+ * order's latency counts from when it was due, so waiting to be sent is not hidden (coordinated
+ * omission).
+ */
+async function openLoop(url: string, rate: number, options: BenchOptions): Promise<Load> {
+  const recorder = new LoadRecorder();
+  const started = performance.now();
+  const answered: Promise<void>[] = [];
+  for (let index = 0; index < options.orders && !options.signal.aborted; index += 1) {
+    const due = started + (index * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    answered.push(post(url).then((status) => recorder.record(due, status)));
+  }
+  await Promise.all(answered);
+  return recorder.load();
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number, signal: AbortSignal) {

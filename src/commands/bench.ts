@@ -1,13 +1,15 @@
 import { Command } from 'commander';
-import { parseDuration, parsePositiveInt } from '../config/parse-args.js';
+import { parseDuration, parsePositiveInt, parseRate } from '../config/parse-args.js';
 import { UnsupportedError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { writeJson } from '../io/json.js';
 import { printRows } from '../io/table.js';
+import { binCounts, histogramLines, ratioEdges } from '../bench/histogram.js';
 
 interface BenchFlags {
   orders: number;
   concurrency: number;
+  rate?: number;
   timeScale: number;
   service: string[];
   down?: string;
@@ -16,6 +18,7 @@ interface BenchFlags {
 }
 
 const DEFAULT_TIME_SCALE = 0.1;
+const HISTOGRAM_BINS = 12;
 
 export function newBenchCommand(f: Factory): Command {
   return new Command('bench')
@@ -34,6 +37,11 @@ export function newBenchCommand(f: Factory): Command {
       'clients sending orders at once (closed loop)',
       parsePositiveInt,
       10,
+    )
+    .option(
+      '--rate <n/s>',
+      'send orders on this schedule instead (open loop: latency counts from when each was due)',
+      parseRate,
     )
     .option(
       '--time-scale <factor>',
@@ -91,22 +99,26 @@ async function bench(f: Factory, flags: BenchFlags): Promise<void> {
   const options = {
     orders: flags.orders,
     concurrency: flags.concurrency,
+    rate: flags.rate ?? null,
     timeScale: flags.timeScale,
     services,
     down: flags.down ?? null,
     recoverAfterMs: flags.recoverAfter ?? null,
     signal: f.signal,
   };
-  f.io.notice(`sync: ${flags.orders} orders, ${flags.concurrency} at a time…`);
-  const sync = await runMode('sync', options);
-  f.io.notice(`async: ${flags.orders} orders, ${flags.concurrency} at a time…`);
-  const async = await runMode('async', options);
+  const pace =
+    flags.rate === undefined ? `${flags.concurrency} at a time` : `${flags.rate} a second`;
+  f.io.notice(`sync: ${flags.orders} orders, ${pace}…`);
+  const syncRun = await runMode('sync', options);
+  f.io.notice(`async: ${flags.orders} orders, ${pace}…`);
+  const asyncRun = await runMode('async', options);
+  const [sync, async] = [syncRun.result, asyncRun.result];
   const result = {
     version: 1,
     broker: 'local',
     orders: flags.orders,
     concurrency: flags.concurrency,
-    rate: null,
+    rate: flags.rate ?? null,
     timeScale: flags.timeScale,
     modes: { sync, async },
   };
@@ -138,6 +150,23 @@ async function bench(f: Factory, flags: BenchFlags): Promise<void> {
       ),
     ],
   );
+  if (f.io.isStdoutTTY()) {
+    printHistograms(f, { sync: syncRun.latenciesMs, async: asyncRun.latenciesMs });
+  }
+}
+
+/** Both modes' latencies as bars on one scale. */
+function printHistograms(f: Factory, latencies: Record<'sync' | 'async', number[]>): void {
+  const edges = ratioEdges([...latencies.sync, ...latencies.async], HISTOGRAM_BINS);
+  const fullest = Math.max(
+    0,
+    ...binCounts(latencies.sync, edges),
+    ...binCounts(latencies.async, edges),
+  );
+  for (const mode of ['sync', 'async'] as const) {
+    f.io.out.write(`\n${f.io.colors.bold(`${mode} latency`)} (orders)\n`);
+    f.io.out.write(`${histogramLines(latencies[mode], edges, fullest).join('\n')}\n`);
+  }
 }
 
 function parseTimeScale(value: string): number {

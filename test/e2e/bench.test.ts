@@ -64,6 +64,28 @@ describe('mq bench on the embedded broker', () => {
     expect(async.processed).toEqual({ email: 40, sms: 40, inventory: 40 });
   });
 
+  it('--rate sends orders on a schedule (open loop) and says so', async () => {
+    const result = await bench('--orders', '50', '--rate', '200/s');
+    expect(result.rate).toBe(200);
+    for (const mode of [result.modes.sync, result.modes.async]) {
+      expect(mode).toMatchObject({ completed: 50, errors: 0 });
+    }
+  });
+
+  it('shows a table and both histograms on a terminal, tab-separated rows in a pipe', async () => {
+    const args = ['bench', '--orders', '20', '--time-scale', '0.01'];
+    const terminal = await runMq(args, { env: { ...isolatedEnv(), MQ_FORCE_TTY: '1' } });
+    expect(terminal.code).toBe(0);
+    expect(terminal.stdout).toMatch(/SYNC\s+ASYNC/);
+    expect(terminal.stdout).toMatch(/sync latency/);
+    expect(terminal.stdout).toMatch(/async latency/);
+    expect(terminal.stdout).toMatch(/ms │█+ \d+/);
+    const piped = await runMq(args, { env: isolatedEnv() });
+    expect(piped.stdout).toMatch(/^latency p50 ms\t[\d.]+\t[\d.]+$/m);
+    expect(piped.stdout).toMatch(/^completed\t20\t20$/m);
+    expect(piped.stdout).not.toMatch(/│/);
+  });
+
   it('refuses bad input with one line and exit 2', async () => {
     const env = isolatedEnv();
     const cases: [string[], RegExp][] = [
