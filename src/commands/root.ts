@@ -4,6 +4,7 @@ import { parseDuration } from '../config/parse-args.js';
 import { mqVersion } from '../version.js';
 import { newBenchCommand } from './bench.js';
 import { newContextCommand } from './context/index.js';
+import { newDemoCommand } from './demo.js';
 import { newHelpCommand } from './help.js';
 import { newConsumeCommand } from './consume.js';
 import { newDescribeCommand } from './describe.js';
@@ -35,6 +36,7 @@ const SUBCOMMANDS: Record<string, (f: Factory) => Command> = {
   topology: newTopologyCommand,
   context: newContextCommand,
   bench: newBenchCommand,
+  demo: newDemoCommand,
 };
 
 /** The root options that take a value, so that the value is not taken for a subcommand name. */
