@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHistogram } from 'node:perf_hooks';
 import { openBroker } from '../brokers/open.js';
-import type { LocalSpec } from '../config/broker-url.js';
+import type { BrokerSpec } from '../config/broker-url.js';
+import { requireCapability, type BrokerAdapter } from '../brokers/types.js';
 import type { Topology } from '../config/topology.js';
 import { MqError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -44,6 +45,8 @@ export interface BenchOptions {
   /** A service that is down from the start of the load for `recoverAfterMs` of wall-clock time. */
   down: string | null;
   recoverAfterMs: number | null;
+  /** The broker to run async mode on: an embedded one means a throwaway one of the bench's own. */
+  broker: BrokerSpec;
   signal: AbortSignal;
 }
 
@@ -64,16 +67,23 @@ export interface ModeRun {
   latenciesMs: number[];
 }
 
+/** A server broker deletes a bench queue unused this long, should the bench die before it does. */
+const QUEUE_EXPIRY_MS = 10 * 60_000;
+
 /** How long to wait, after the load, for the services to work through what is queued. */
 const DRAIN_TIMEOUT_MS = 120_000;
 
 export async function runMode(mode: BenchMode, options: BenchOptions): Promise<ModeRun> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mq-bench-'));
-  const broker: LocalSpec = { kind: 'local', dataDir, display: `local:${dataDir}` };
+  const scratch = options.broker.kind === 'local' ? mkdtempSync(join(tmpdir(), 'mq-bench-')) : null;
+  const broker: BrokerSpec =
+    scratch === null
+      ? options.broker
+      : { kind: 'local', dataDir: scratch, display: `local:${scratch}` };
   const topology = benchTopology(Object.keys(options.services));
   const workers: Worker[] = [];
+  let declared: Topology | null = null;
   try {
-    await declare(broker, topology);
+    declared = await declare(broker, topology);
     for (const [name, ms] of Object.entries(options.services)) {
       workers.push(
         await Worker.start({
@@ -131,7 +141,8 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
   } finally {
     closeConnections();
     await Promise.all(workers.map((worker) => worker.stop()));
-    rmSync(dataDir, { recursive: true, force: true });
+    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    else if (declared !== null) await remove(broker, declared);
   }
 }
 
@@ -145,21 +156,43 @@ function benchTopology(services: readonly string[]): BenchTopology {
   };
 }
 
-async function declare(spec: LocalSpec, topology: BenchTopology): Promise<void> {
+/**
+ * The run's exchange and queues, declared. On a server broker each queue also expires after
+ * QUEUE_EXPIRY_MS unused, so that nothing stays behind even if the bench is killed.
+ */
+async function declare(spec: BrokerSpec, topology: BenchTopology): Promise<Topology> {
+  const queues = Object.values(topology.queues);
+  const declared: Topology = {
+    exchanges: [{ name: topology.exchange, type: 'topic', durable: false }],
+    queues: queues.map((name) => ({
+      name,
+      arguments: {
+        'x-queue-type': 'classic',
+        ...(spec.kind === 'local' ? {} : { 'x-expires': QUEUE_EXPIRY_MS }),
+      },
+    })),
+    bindings: queues.map((queue) => ({
+      exchange: topology.exchange,
+      queue,
+      routingKey: topology.routingKey,
+    })),
+    topics: [],
+  };
+  await withBroker(spec, (broker) => requireCapability(broker, 'topology').apply(declared));
+  return declared;
+}
+
+async function remove(spec: BrokerSpec, declared: Topology): Promise<void> {
+  await withBroker(spec, async (broker) => {
+    await requireCapability(broker, 'topology').remove?.(declared);
+  });
+}
+
+async function withBroker<T>(spec: BrokerSpec, work: (broker: BrokerAdapter) => Promise<T>) {
   const broker = await openBroker(spec, { connectTimeoutMs: 10_000, project: null });
   try {
-    const queues = Object.values(topology.queues);
-    const declared: Topology = {
-      exchanges: [{ name: topology.exchange, type: 'topic', durable: true }],
-      queues: queues.map((name) => ({ name, arguments: { 'x-queue-type': 'classic' } })),
-      bindings: queues.map((queue) => ({
-        exchange: topology.exchange,
-        queue,
-        routingKey: topology.routingKey,
-      })),
-      topics: [],
-    };
-    await broker.topology!.apply(declared);
+    await broker.connect();
+    return await work(broker);
   } finally {
     await broker.close();
   }

@@ -3,7 +3,7 @@
  *
  * - a service: an HTTP server on loopback whose POST answers after the service's work time (503
  *   while it is down). In async mode it consumes its own queue instead, working on up to
- *   `concurrency` messages at once and acking each when its work is done; while down it does not
+ *   `concurrency` messages at once (as many instances) and acking each when its work is done; while down it does not
  *   consume, so its messages wait.
  * - the order service: an HTTP server whose POST /orders, in sync mode, calls the services one
  *   after another and answers when all have (502 if one failed); in async mode it publishes
@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { openBroker } from '../brokers/open.js';
-import type { BrokerAdapter, Delivery, OutboundMessage } from '../brokers/types.js';
+import type { BrokerAdapter, OutboundMessage } from '../brokers/types.js';
 import { closeConnections, post } from './http.js';
 import type {
   OrderStart,
@@ -109,21 +109,16 @@ async function consume(
       () => undefined,
     );
   }
-  const working = new Set<Promise<void>>();
-  const work = async (delivery: Delivery) => {
-    await sleep(start.workMs);
-    await delivery.ack();
-    done();
+  // `concurrency` consumers, each working on one message at a time and acking it before it takes
+  // the next, as that many instances of the service would.
+  const instance = async () => {
+    for await (const delivery of broker.consume(queue, { signal: stopped, prefetch: 1 })) {
+      await sleep(start.workMs);
+      await delivery.ack();
+      done();
+    }
   };
-  for await (const delivery of broker.consume(queue, {
-    signal: stopped,
-    prefetch: start.concurrency,
-  })) {
-    const task = work(delivery).finally(() => working.delete(task));
-    working.add(task);
-    if (working.size >= start.concurrency) await Promise.race(working);
-  }
-  await Promise.all(working);
+  await Promise.all(Array.from({ length: start.concurrency }, instance));
 }
 
 async function runOrders(start: OrderStart, stopped: AbortSignal): Promise<void> {

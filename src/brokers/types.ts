@@ -260,6 +260,11 @@ export interface TopologyManagement {
   apply(topology: Topology): Promise<TopologyChange[]>;
   /** What the broker holds now, for `mq topology export`: its built-in objects left in. */
   export(): Promise<TopologySnapshot>;
+  /**
+   * Deletes the queues and exchanges of `topology`, messages and all, where the broker can
+   * (`mq bench`'s own, never a project's); what is already gone is no error.
+   */
+  remove?(topology: Topology): Promise<void>;
 }
 
 export interface HoldOptions {

@@ -19,6 +19,8 @@ export interface QueueArguments {
   /** maxDeliveries - 1: RabbitMQ allows limit + 1 deliveries. */
   'x-delivery-limit'?: number;
   'x-message-ttl'?: number;
+  /** Deleted by the broker after this long unused (RabbitMQ): `mq bench`'s queues, should it die. */
+  'x-expires'?: number;
 }
 
 export interface QueueDeclaration {

@@ -3,8 +3,15 @@
  * and an outage that sync orders meet and async ones wait out. Speeds are not asserted here:
  * `npm run bench` and the command itself measure them.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq } from '../helpers/cli.js';
+import {
+  brokerUrl,
+  createVhost,
+  deleteVhost,
+  management,
+  rabbitMqAvailable,
+} from '../helpers/rabbitmq.js';
 
 interface ModeResult {
   latencyMs: Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
@@ -100,5 +107,51 @@ describe('mq bench on the embedded broker', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+});
+
+const rabbitReady = await rabbitMqAvailable();
+describe.runIf(rabbitReady)('mq bench on RabbitMQ', () => {
+  const vhosts: string[] = [];
+  afterAll(async () => {
+    for (const vhost of vhosts) await deleteVhost(vhost);
+  });
+
+  it('runs async through queues of its own, deletes them, and never touches the project queues', async () => {
+    const vhost = await createVhost();
+    vhosts.push(vhost);
+    const env = isolatedEnv();
+    const mq = (...args: string[]) => runMq(['--broker', brokerUrl(vhost), ...args], { env });
+    expect((await mq('topology', 'apply')).code).toBe(0);
+    expect((await mq('publish', 'order.placed', 'fixtures/order.placed.json')).code).toBe(0);
+    const run = await mq(
+      'bench',
+      '--orders',
+      '40',
+      '--time-scale',
+      '0.01',
+      '--down',
+      'sms',
+      '--recover-after',
+      '2s',
+      '--json',
+    );
+    expect(run.code).toBe(0);
+    const { broker, modes } = JSON.parse(run.stdout) as BenchResult;
+    expect(broker).toBe('rabbitmq');
+    expect(modes.sync.errors).toBeGreaterThan(0);
+    expect(modes.async).toMatchObject({ completed: 40, errors: 0 });
+    expect(modes.async.processed).toEqual({ email: 40, sms: 40, inventory: 40 });
+    const names = async (kind: 'queues' | 'exchanges') =>
+      (
+        (await (await management('GET', `/api/${kind}/${encodeURIComponent(vhost)}`)).json()) as {
+          name: string;
+        }[]
+      ).map((entry) => entry.name);
+    for (const kind of ['queues', 'exchanges'] as const) {
+      expect((await names(kind)).filter((name) => name.startsWith('mq-bench'))).toEqual([]);
+    }
+    const described = await mq('describe', 'email_service_queue', '--json');
+    expect(JSON.parse(described.stdout)).toMatchObject({ ready: 1 });
   });
 });

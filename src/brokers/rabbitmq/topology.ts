@@ -139,6 +139,19 @@ export class RabbitMqTopology implements TopologyManagement {
     return changes;
   }
 
+  async remove(topology: Topology): Promise<void> {
+    const connection = await this.connection();
+    try {
+      await connection.withChannel(async (channel) => {
+        // Deleting what does not exist succeeds on RabbitMQ 3.x and 4.x alike.
+        for (const queue of topology.queues) await channel.deleteQueue(queue.name);
+        for (const exchange of topology.exchanges) await channel.deleteExchange(exchange.name);
+      });
+    } catch (error) {
+      throw asMqError(error, 'deleting queues and exchanges');
+    }
+  }
+
   /** Needs the management API: nothing else lists exchanges, queues and bindings. */
   async export(): Promise<TopologySnapshot> {
     await this.management.require('mq topology export');
