@@ -4,16 +4,16 @@
  * three services (DESIGN.md §8). Broker specs travel here, not in argv, so a password never shows
  * in a process list.
  */
+import type { Route } from '../brokers/types.js';
 import type { BrokerSpec } from '../config/broker-url.js';
 
 export type BenchMode = 'sync' | 'async';
 
 /** Where the order service publishes in async mode, and where each service consumes from. */
 export interface BenchTopology {
-  exchange: string;
-  routingKey: string;
-  /** Queue per service name. */
-  queues: Record<string, string>;
+  route: Route;
+  /** Per service name: the queue or topic it consumes, and its consumer group on Kafka. */
+  sources: Record<string, { source: string; group: string | undefined }>;
 }
 
 export interface ServiceStart {

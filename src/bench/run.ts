@@ -67,6 +67,7 @@ export interface ModeRun {
   latenciesMs: number[];
 }
 
+const ORDER_PLACED = 'order.placed';
 /** A server broker deletes a bench queue unused this long, should the bench die before it does. */
 const QUEUE_EXPIRY_MS = 10 * 60_000;
 
@@ -79,11 +80,19 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
     scratch === null
       ? options.broker
       : { kind: 'local', dataDir: scratch, display: `local:${scratch}` };
-  const topology = benchTopology(Object.keys(options.services));
+  const { bench: topology, declared } = benchTopology(
+    broker.kind,
+    Object.keys(options.services),
+    options.concurrency,
+  );
   const workers: Worker[] = [];
-  let declared: Topology | null = null;
+  let applied = false;
   try {
-    declared = await declare(broker, topology);
+    // Sync mode has no broker: the order service calls the services.
+    if (mode === 'async') {
+      await withBroker(broker, (adapter) => requireCapability(adapter, 'topology').apply(declared));
+      applied = true;
+    }
     for (const [name, ms] of Object.entries(options.services)) {
       workers.push(
         await Worker.start({
@@ -142,44 +151,59 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
     closeConnections();
     await Promise.all(workers.map((worker) => worker.stop()));
     if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
-    else if (declared !== null) await remove(broker, declared);
+    else if (applied) await remove(broker, declared);
   }
 }
 
-/** An exchange of the run's own, and a classic queue per service bound with `order.placed`. */
-function benchTopology(services: readonly string[]): BenchTopology {
-  const run = `mq-bench-${randomUUID().slice(0, 8)}`;
-  return {
-    exchange: run,
-    routingKey: 'order.placed',
-    queues: Object.fromEntries(services.map((name) => [name, `${run}.${name}`])),
-  };
-}
-
 /**
- * The run's exchange and queues, declared. On a server broker each queue also expires after
- * QUEUE_EXPIRY_MS unused, so that nothing stays behind even if the bench is killed.
+ * The run's own names, `mq-bench-<id>`: on a queue broker an exchange and a classic queue per
+ * service bound with `order.placed`; on Kafka a topic with a partition per consumer, and a consumer
+ * group per service.
  */
-async function declare(spec: BrokerSpec, topology: BenchTopology): Promise<Topology> {
-  const queues = Object.values(topology.queues);
-  const declared: Topology = {
-    exchanges: [{ name: topology.exchange, type: 'topic', durable: false }],
-    queues: queues.map((name) => ({
-      name,
-      arguments: {
-        'x-queue-type': 'classic',
-        ...(spec.kind === 'local' ? {} : { 'x-expires': QUEUE_EXPIRY_MS }),
+function benchTopology(
+  kind: BrokerSpec['kind'],
+  services: readonly string[],
+  partitions: number,
+): { bench: BenchTopology; declared: Topology } {
+  const run = `mq-bench-${randomUUID().slice(0, 8)}`;
+  if (kind === 'kafka') {
+    return {
+      bench: {
+        route: { kind: 'topic', topic: run },
+        sources: Object.fromEntries(
+          services.map((name) => [name, { source: run, group: `${run}.${name}` }]),
+        ),
       },
-    })),
-    bindings: queues.map((queue) => ({
-      exchange: topology.exchange,
-      queue,
-      routingKey: topology.routingKey,
-    })),
-    topics: [],
+      declared: {
+        exchanges: [],
+        queues: [],
+        bindings: [],
+        topics: [{ name: run, partitions, retentionMs: null, deadLetterTopic: null }],
+      },
+    };
+  }
+  const queues = services.map((name) => `${run}.${name}`);
+  return {
+    bench: {
+      route: { kind: 'exchange', exchange: run, routingKey: ORDER_PLACED },
+      sources: Object.fromEntries(
+        services.map((name, index) => [name, { source: queues[index]!, group: undefined }]),
+      ),
+    },
+    declared: {
+      exchanges: [{ name: run, type: 'topic', durable: false }],
+      // On a server, expiring after QUEUE_EXPIRY_MS unused: nothing stays if the bench is killed.
+      queues: queues.map((name) => ({
+        name,
+        arguments: {
+          'x-queue-type': 'classic',
+          ...(kind === 'local' ? {} : { 'x-expires': QUEUE_EXPIRY_MS }),
+        },
+      })),
+      bindings: queues.map((queue) => ({ exchange: run, queue, routingKey: ORDER_PLACED })),
+      topics: [],
+    },
   };
-  await withBroker(spec, (broker) => requireCapability(broker, 'topology').apply(declared));
-  return declared;
 }
 
 async function remove(spec: BrokerSpec, declared: Topology): Promise<void> {

@@ -10,6 +10,7 @@
  *   `order.placed` with a confirm and answers. Publishes that arrive together go in one call, which
  *   the embedded broker commits in one transaction.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
@@ -79,8 +80,8 @@ async function runService(
   let broker: BrokerAdapter | null = null;
   if (start.mode === 'async') {
     broker = await openBenchBroker(start);
-    const queue = start.topology.queues[start.name]!;
-    consuming = begun.then((until) => consume(broker!, queue, until, start, stopped, done));
+    const { source, group } = start.topology.sources[start.name]!;
+    consuming = begun.then((until) => consume(broker!, source, group, until, start, stopped, done));
   }
   report({ kind: 'ready', url: server.url });
   await consuming;
@@ -98,7 +99,8 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 
 async function consume(
   broker: BrokerAdapter,
-  queue: string,
+  source: string,
+  group: string | undefined,
   downUntil: number | null,
   start: ServiceStart,
   stopped: AbortSignal,
@@ -112,7 +114,7 @@ async function consume(
   // `concurrency` consumers, each working on one message at a time and acking it before it takes
   // the next, as that many instances of the service would.
   const instance = async () => {
-    for await (const delivery of broker.consume(queue, { signal: stopped, prefetch: 1 })) {
+    for await (const delivery of broker.consume(source, { signal: stopped, prefetch: 1, group })) {
       await sleep(start.workMs);
       await delivery.ack();
       done();
@@ -144,11 +146,7 @@ async function runOrders(start: OrderStart, stopped: AbortSignal): Promise<void>
  * service group-commits concurrent publishes).
  */
 function batchedPublisher(broker: BrokerAdapter, start: OrderStart): () => Promise<boolean> {
-  const route = {
-    kind: 'exchange' as const,
-    exchange: start.topology.exchange,
-    routingKey: start.topology.routingKey,
-  };
+  const { route } = start.topology;
   let waiting: ((confirmed: boolean) => void)[] = [];
   let publishing = false;
   const message: OutboundMessage = {
@@ -184,6 +182,8 @@ function batchedPublisher(broker: BrokerAdapter, start: OrderStart): () => Promi
 
 process.once('message', (start: WorkerStart) => {
   const stop = new AbortController();
+  // Every consumer of the service listens to it: `concurrency` of them, more than Node's default 10.
+  setMaxListeners(0, stop.signal);
   let begin: (downUntil: number | null) => void = () => {};
   const begun = new Promise<number | null>((resolve) => (begin = resolve));
   process.on('message', (command: WorkerCommand) => {

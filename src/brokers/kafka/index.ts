@@ -78,6 +78,7 @@ export class KafkaAdapter implements BrokerAdapter {
       plan: async (declared) => (await topology()).plan(declared),
       apply: async (declared) => (await topology()).apply(declared),
       export: async () => (await topology()).export(),
+      remove: async (declared) => (await topology()).remove(declared),
     };
     const groups = async () => (this.grouper ??= new KafkaGroups(await this.connection()));
     this.consumerGroups = {

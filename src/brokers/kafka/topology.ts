@@ -18,6 +18,18 @@ export class KafkaTopology implements TopologyManagement {
     private readonly inspection: KafkaInspection,
   ) {}
 
+  /** Deletes the topics (`mq bench`'s own); their groups' offsets go with them. */
+  async remove(topology: Topology): Promise<void> {
+    const existing = new Set(await this.connection.topicNames());
+    const topics = topology.topics.map((topic) => topic.name).filter((name) => existing.has(name));
+    if (topics.length === 0) return;
+    try {
+      await this.connection.admin.deleteTopics({ topics });
+    } catch (error) {
+      throw this.connection.failure(error, `deleting ${topics.join(', ')}`);
+    }
+  }
+
   /** Topics only: Kafka has no exchanges, queues or bindings. */
   async export(): Promise<TopologySnapshot> {
     const topics = await this.inspection.topicDeclarations();
