@@ -64,8 +64,13 @@ export function renderReport(input: ReportInput): string {
   const scale = sharedScale(input.latenciesMs);
   const param = (label: string, value: string | number) =>
     `<tr><th>${label}</th><td>${escapeHtml(String(value))}</td></tr>`;
-  const row = (label: string, pick: (mode: ReportInput['result']['modes'][Mode]) => string) =>
-    `<tr><th>${escapeHtml(label)}</th>${MODES.map((mode) => `<td>${escapeHtml(pick(result.modes[mode]))}</td>`).join('')}</tr>`;
+  // As on the terminal: the one null figure, allProcessedMs, means not every order was processed.
+  const figure = (value: number | null) => (value === null ? 'not all' : String(value));
+  const row = (
+    label: string,
+    pick: (mode: ReportInput['result']['modes'][Mode]) => number | null,
+  ) =>
+    `<tr><th>${escapeHtml(label)}</th>${MODES.map((mode) => `<td>${figure(pick(result.modes[mode]))}</td>`).join('')}</tr>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -100,16 +105,16 @@ ${param('broker', result.broker)}
 <h2>Results</h2>
 <table>
 <tr><th></th><th>sync</th><th>async</th></tr>
-${row('latency p50 (ms)', (m) => String(m.latencyMs.p50))}
-${row('latency p90 (ms)', (m) => String(m.latencyMs.p90))}
-${row('latency p99 (ms)', (m) => String(m.latencyMs.p99))}
-${row('latency p99.9 (ms)', (m) => String(m.latencyMs.p999))}
-${row('latency max (ms)', (m) => String(m.latencyMs.max))}
-${row('throughput (orders/s)', (m) => String(m.throughputPerSec))}
-${row('completed', (m) => String(m.completed))}
-${row('errors', (m) => String(m.errors))}
-${row('all processed (ms)', (m) => (m.allProcessedMs === null ? 'not all' : String(m.allProcessedMs)))}
-${services.map((name) => row(`${name} processed`, (m) => String(m.processed[name] ?? 0))).join('\n')}
+${row('latency p50 (ms)', (m) => m.latencyMs.p50)}
+${row('latency p90 (ms)', (m) => m.latencyMs.p90)}
+${row('latency p99 (ms)', (m) => m.latencyMs.p99)}
+${row('latency p99.9 (ms)', (m) => m.latencyMs.p999)}
+${row('latency max (ms)', (m) => m.latencyMs.max)}
+${row('throughput (orders/s)', (m) => m.throughputPerSec)}
+${row('completed', (m) => m.completed)}
+${row('errors', (m) => m.errors)}
+${row('all processed (ms)', (m) => m.allProcessedMs)}
+${services.map((name) => row(`${name} processed`, (m) => m.processed[name] ?? 0)).join('\n')}
 </table>
 <h2>Latency distribution</h2>
 <p>Both charts share one logarithmic latency axis and one count axis, so their bars compare.</p>
@@ -141,7 +146,8 @@ function sharedScale(latencies: ReportInput['latenciesMs']): Scale {
   const floored = (mode: Mode) => latencies[mode].map((ms) => Math.max(FLOOR_MS, ms));
   const samples = { sync: floored('sync'), async: floored('async') };
   const all = [...samples.sync, ...samples.async];
-  // Not Math.min(...all): a long run has more samples than a call takes arguments.
+  // Not Math.min(...all): a long run has more samples than a call takes arguments. With no samples
+  // at all, 1–100 ms is an arbitrary axis for the empty charts to show.
   let low = all.length === 0 ? 1 : all.reduce((least, ms) => Math.min(least, ms));
   let high = all.length === 0 ? 100 : all.reduce((most, ms) => Math.max(most, ms));
   if (low === high) [low, high] = [low / 2, high * 2]; // one sample, or all equal: a bar mid-axis

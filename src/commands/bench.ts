@@ -1,3 +1,7 @@
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { arch, availableParallelism, platform } from 'node:os';
 import { Command } from 'commander';
 import { parseDuration, parsePositiveInt, parseRate } from '../config/parse-args.js';
 import { UsageError } from '../errors.js';
@@ -14,6 +18,7 @@ interface BenchFlags {
   service: string[];
   down?: string;
   recoverAfter?: number;
+  report?: string;
   json: boolean;
 }
 
@@ -21,6 +26,78 @@ const DEFAULT_TIME_SCALE = 0.1;
 const HISTOGRAM_BINS = 12;
 
 export function newBenchCommand(f: Factory): Command {
+  return newBenchStoryCommand(f).addCommand(newBenchThroughputCommand(f));
+}
+
+interface ThroughputFlags {
+  size: number;
+  window: number;
+  duration: number;
+  json: boolean;
+}
+
+function newBenchThroughputCommand(f: Factory): Command {
+  return new Command('throughput')
+    .summary('publish and consume rate and latency for a message size, on any broker')
+    .description(
+      'For --duration, publishes windows of --window messages of --size bytes (one publish and\n' +
+        'one wait for confirms each) while a consumer takes and acks them, then drains the rest.\n' +
+        'Through a queue (or topic) of its own, deleted at the end; on the embedded broker a\n' +
+        'throwaway one. Reports messages a second and latency percentiles: confirm latency per\n' +
+        'window, and publish-to-consume latency per message.',
+    )
+    .option('--size <bytes>', 'message body size', parsePositiveInt, 256)
+    .option('--window <n>', 'messages per publish (confirm window)', parsePositiveInt, 100)
+    .option('--duration <duration>', 'how long to publish', parseDuration, 5_000)
+    .option('--json', 'print the results as one JSON document', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mq bench throughput
+  $ mq bench throughput --size 1024 --window 500 --duration 10s --json
+  $ mq --broker amqp://guest:guest@localhost:5672/ bench throughput`,
+    )
+    .action(async (own: ThroughputFlags, command: Command) => {
+      // Commander gives an option the story also has (--json) to the story, wherever it stands.
+      const flags = { ...own, json: own.json || command.parent?.opts<BenchFlags>().json === true };
+      const { runThroughput } = await import('../bench/throughput.js');
+      const { spec } = await f.brokerChoice();
+      f.io.notice(
+        `publishing ${flags.size}-byte messages in windows of ${flags.window} for ${flags.duration / 1000} s on ${spec.kind}…`,
+      );
+      const result = await runThroughput({
+        broker: spec,
+        sizeBytes: flags.size,
+        window: flags.window,
+        durationMs: flags.duration,
+        signal: f.signal,
+      });
+      if (flags.json) {
+        writeJson(f.io, result);
+        return;
+      }
+      const { publish, consume } = result;
+      const row = (
+        label: string,
+        side: { messages: number; perSec: number },
+        latency: { p50: number; p90: number; p99: number; max: number },
+      ) =>
+        [label, side.messages, side.perSec, latency.p50, latency.p90, latency.p99, latency.max].map(
+          String,
+        );
+      await printRows(
+        f.io,
+        ['', 'MESSAGES', 'PER SECOND', 'P50 MS', 'P90 MS', 'P99 MS', 'MAX MS'],
+        [
+          row('publish (confirm per window)', publish, publish.confirmMs),
+          row('consume (publish to consume)', consume, consume.latencyMs),
+        ],
+      );
+    });
+}
+
+function newBenchStoryCommand(f: Factory): Command {
   return new Command('bench')
     .summary('sync versus async: the same orders through HTTP calls and through a queue')
     .description(
@@ -58,6 +135,10 @@ export function newBenchCommand(f: Factory): Command {
     )
     .option('--down <service>', 'this service is down from the start (see --recover-after)')
     .option('--recover-after <duration>', 'the downed service comes back after this', parseDuration)
+    .option(
+      '--report <file.html>',
+      'also write the run as a self-contained page with a latency chart per mode',
+    )
     .option('--json', 'print the results as one JSON document (docs: README, "mq bench")', false)
     .addHelpText(
       'after',
@@ -66,6 +147,7 @@ Examples:
   $ mq bench
   $ mq bench --orders 100 --concurrency 10 --time-scale 0.01 --json
   $ mq bench --down sms --recover-after 2s
+  $ mq bench --time-scale 0.01 --report bench.html
   $ mq bench --service email=300 --time-scale 1
   $ mq bench --broker amqp://guest:guest@localhost:5672/ --time-scale 0.01`,
     )
@@ -101,6 +183,7 @@ async function bench(f: Factory, flags: BenchFlags): Promise<void> {
     broker: spec,
     signal: f.signal,
   };
+  if (flags.report !== undefined) await requireWritableDirectory(flags.report);
   // A server broker that does not answer fails here (exit 3), before the sync run.
   if (spec.kind !== 'local') await f.broker();
   const pace =
@@ -119,6 +202,17 @@ async function bench(f: Factory, flags: BenchFlags): Promise<void> {
     timeScale: flags.timeScale,
     modes: { sync, async },
   };
+  if (flags.report !== undefined) {
+    const { renderReport } = await import('../bench/report.js');
+    const page = renderReport({
+      result,
+      latenciesMs: { sync: syncRun.latenciesMs, async: asyncRun.latenciesMs },
+      generatedAt: new Date().toISOString(),
+      machine: `Node ${process.version}, ${platform()} ${arch()}, ${availableParallelism()} CPUs`,
+    });
+    await writeFile(flags.report, page);
+    f.io.notice(`report written to ${flags.report}`);
+  }
   if (flags.json) {
     writeJson(f.io, result);
     return;
@@ -163,6 +257,21 @@ function printHistograms(f: Factory, latencies: Record<'sync' | 'async', number[
   for (const mode of ['sync', 'async'] as const) {
     f.io.out.write(`\n${f.io.colors.bold(`${mode} latency`)} (orders)\n`);
     f.io.out.write(`${histogramLines(latencies[mode], edges, fullest).join('\n')}\n`);
+  }
+}
+
+/** The report's directory must take a file: said before the run, not after it. */
+async function requireWritableDirectory(file: string): Promise<void> {
+  const directory = dirname(resolve(file));
+  try {
+    await access(directory, constants.W_OK);
+  } catch {
+    throw new UsageError(
+      `cannot write the report to ${file}: ${directory} is not a writable directory`,
+      {
+        hint: 'name a file in a directory that exists, e.g. --report bench.html',
+      },
+    );
   }
 }
 

@@ -3,6 +3,8 @@
  * and an outage that sync orders meet and async ones wait out. Speeds are not asserted here:
  * `npm run bench` and the command itself measure them.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, runMq } from '../helpers/cli.js';
 import {
@@ -30,6 +32,15 @@ interface BenchResult {
   rate: null;
   timeScale: number;
   modes: { sync: ModeResult; async: ModeResult };
+}
+
+interface Throughput {
+  version: number;
+  broker: string;
+  sizeBytes: number;
+  window: number;
+  publish: { messages: number; perSec: number; confirmMs: Record<string, number> };
+  consume: { messages: number; perSec: number; latencyMs: Record<string, number> };
 }
 
 const bench = async (...args: string[]) => {
@@ -93,6 +104,38 @@ describe('mq bench on the embedded broker', () => {
     expect(piped.stdout).not.toMatch(/│/);
   });
 
+  it('--report writes a self-contained page with one chart per mode', async () => {
+    const env = isolatedEnv();
+    const file = join(env.MQ_HOME, '..', 'bench.html');
+    const run = await runMq(['bench', '--orders', '20', '--time-scale', '0.01', '--report', file], {
+      env,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`report written to ${file}`);
+    const page = readFileSync(file, 'utf8');
+    expect(page).toMatch(/^<!DOCTYPE html>/i);
+    expect(page.match(/<svg\b/g)).toHaveLength(2);
+    expect(page).toMatch(/<svg[^>]*data-mode="sync"/);
+    expect(page).toMatch(/<svg[^>]*data-mode="async"/);
+    expect(page).not.toMatch(/<script/i);
+    const missing = await runMq(['bench', '--report', '/nonexistent/dir/bench.html'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot write the report to .*not a writable directory/);
+  });
+
+  it('bench throughput publishes and consumes every message, and reports rates and latencies', async () => {
+    const run = await runMq(['bench', 'throughput', '--duration', '200ms', '--json'], {
+      env: isolatedEnv(),
+    });
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as Throughput;
+    expect(result).toMatchObject({ version: 1, broker: 'local', sizeBytes: 256, window: 100 });
+    expect(result.publish.messages).toBeGreaterThan(0);
+    expect(result.consume.messages).toBe(result.publish.messages);
+    expect(result.publish.perSec).toBeGreaterThan(0);
+    expect(Object.keys(result.consume.latencyMs)).toEqual(['p50', 'p90', 'p99', 'max']);
+  });
+
   it('refuses bad input with one line and exit 2', async () => {
     const env = isolatedEnv();
     const cases: [string[], RegExp][] = [
@@ -151,6 +194,11 @@ describe.runIf(rabbitReady)('mq bench on RabbitMQ', () => {
     for (const kind of ['queues', 'exchanges'] as const) {
       expect((await names(kind)).filter((name) => name.startsWith('mq-bench'))).toEqual([]);
     }
+    const throughput = await mq('bench', 'throughput', '--duration', '500ms', '--json');
+    expect(throughput.code).toBe(0);
+    const measured = JSON.parse(throughput.stdout) as Throughput;
+    expect(measured.consume.messages).toBe(measured.publish.messages);
+    expect((await names('queues')).filter((name) => name.startsWith('mq-bench'))).toEqual([]);
     const described = await mq('describe', 'email_service_queue', '--json');
     expect(JSON.parse(described.stdout)).toMatchObject({ ready: 1 });
   });

@@ -17,7 +17,7 @@ const ready = await kafkaAvailable();
 describe.runIf(ready)('mq bench on Kafka', () => {
   afterAll(() => disconnectAdmin());
 
-  it('runs async through a topic and groups of its own, and deletes them', async () => {
+  it('runs async through a topic and groups of its own, measures throughput, and deletes them', async () => {
     const run = await runMq(
       [
         '--broker',
@@ -44,6 +44,17 @@ describe.runIf(ready)('mq bench on Kafka', () => {
     expect(modes.sync.errors).toBeGreaterThan(0);
     expect(modes.async).toMatchObject({ completed: 40, errors: 0 });
     expect(modes.async.processed).toEqual({ email: 40, sms: 40, inventory: 40 });
+    const throughput = await runMq(
+      ['--broker', KAFKA_URL, 'bench', 'throughput', '--duration', '500ms', '--json'],
+      { env: isolatedEnv() },
+    );
+    expect(throughput.code).toBe(0);
+    const measured = JSON.parse(throughput.stdout) as {
+      publish: { messages: number };
+      consume: { messages: number };
+    };
+    expect(measured.publish.messages).toBeGreaterThan(0);
+    expect(measured.consume.messages).toBe(measured.publish.messages);
     const admin = await kafkaAdmin();
     expect((await admin.listTopics()).filter((name) => name.startsWith('mq-bench'))).toEqual([]);
   });
