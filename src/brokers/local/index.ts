@@ -249,6 +249,18 @@ export class LocalAdapter implements BrokerAdapter {
       }
     }, RENEW_EVERY_MS);
     renewal.unref();
+    let ended = false;
+    let flushing: NodeJS.Immediate | undefined;
+    const flushSoon = () => {
+      flushing ??= setImmediate(() => {
+        flushing = undefined;
+        try {
+          if (!this.closed) store.flushAcks(owner);
+        } catch {
+          // A busy database: the acks are written with the next lease or when the consumer ends.
+        }
+      });
+    };
     try {
       while (!signal.aborted) {
         const mark = store.changeMark();
@@ -267,8 +279,17 @@ export class LocalAdapter implements BrokerAdapter {
               if (how === 'release') return;
               throw new MqError('the local broker connection is closed');
             }
-            const held = store.settle(leased.seq, owner, how);
+            if (ended) {
+              if (how === 'release') return;
+              throw new MqError(
+                `the consumer of ${queue} has ended: message ${leased.message.id} went back to the queue`,
+              );
+            }
+            // An ack is written with the next lease, or soon after if none comes (flushAcks).
+            const held =
+              how === 'ack' ? store.ack(leased.seq, owner) : store.settle(leased.seq, owner, how);
             unsettled.delete(leased.seq);
+            if (held && how === 'ack') flushSoon();
             if (!held && how !== 'release') {
               throw new MqError(`message ${leased.message.id} is no longer held by this consumer`, {
                 hint: 'its lease was given back or expired, so it may have been delivered again',
@@ -279,7 +300,9 @@ export class LocalAdapter implements BrokerAdapter {
         );
       }
     } finally {
+      ended = true;
       clearInterval(renewal);
+      clearImmediate(flushing);
       this.owners.delete(owner);
       if (!this.closed) store.endConsumer(owner);
     }
