@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { record } from './results.mjs';
 
 const BOOTSTRAP = process.env.MQ_BENCH_KAFKA ?? '127.0.0.1:9092';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20000);
@@ -116,6 +117,13 @@ try {
   console.log(
     `  mq consume --group --ack --json         ${mqRate.toFixed(0)}/s  ratio ${(mqRate / bareRate).toFixed(2)}`,
   );
+  record({
+    measure: `Kafka: consume --group --ack of ${MESSAGES}`,
+    baseline: 'bare kafkajs script',
+    baselineValue: bareRate,
+    value: mqRate,
+    unit: 'messages/s',
+  });
 } finally {
   await admin.deleteTopics({ topics: [topic] });
   await admin.deleteGroups(groups).catch(() => undefined);

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { record } from './results.mjs';
 
 const BOOTSTRAP = process.env.MQ_BENCH_KAFKA ?? '127.0.0.1:9092';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50000);
@@ -95,6 +96,15 @@ try {
   console.log(
     `  mq publish --repeat  ${mqRate.toFixed(0)}/s  ratio ${(mqRate / bareRate).toFixed(2)} (goal ≥ 0.9)`,
   );
+  record({
+    measure: `Kafka: publish --repeat ${MESSAGES}, acks=all`,
+    baseline: 'bare kafkajs script',
+    baselineValue: bareRate,
+    value: mqRate,
+    unit: 'messages/s',
+    goal: 'ratio ≥ 0.9',
+    met: mqRate / bareRate >= 0.9,
+  });
   console.log(
     hasKcat
       ? `  kcat (reference)     ${rate(median(runs.kcat)).toFixed(0)}/s`

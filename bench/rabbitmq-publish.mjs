@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { record } from './results.mjs';
 
 const BROKER_URL = process.env.MQ_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20000);
@@ -110,6 +111,24 @@ try {
   console.log(
     `  mq publish           ${mqOne.toFixed(1)} ms  ratio ${(mqOne / bareOne).toFixed(2)} (goal ≤ 1.5)`,
   );
+  record({
+    measure: `RabbitMQ: publish --repeat ${MESSAGES}`,
+    baseline: 'bare amqplib script',
+    baselineValue: bareRate,
+    value: mqRate,
+    unit: 'messages/s',
+    goal: 'ratio ≥ 0.9',
+    met: mqRate / bareRate >= 0.9,
+  });
+  record({
+    measure: 'RabbitMQ: one-shot publish of one message',
+    baseline: 'bare amqplib script',
+    baselineValue: bareOne,
+    value: mqOne,
+    unit: 'ms',
+    goal: 'ratio ≤ 1.5',
+    met: mqOne / bareOne <= 1.5,
+  });
 } finally {
   await channel.deleteQueue(queue);
   await connection.close();

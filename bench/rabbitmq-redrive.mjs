@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { record } from './results.mjs';
 
 const BROKER_URL = process.env.MQ_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);
@@ -140,6 +141,15 @@ try {
   console.log(
     `  mq dlq redrive --yes            ${mqRate.toFixed(0)}/s  ratio ${(mqRate / bareRate).toFixed(2)} (goal ≥ 0.8)`,
   );
+  record({
+    measure: `RabbitMQ: dlq redrive of ${MESSAGES} dead letters`,
+    baseline: 'get-publish-confirm-ack script',
+    baselineValue: bareRate,
+    value: mqRate,
+    unit: 'messages/s',
+    goal: 'ratio ≥ 0.8',
+    met: mqRate / bareRate >= 0.8,
+  });
 } finally {
   await channel.deleteQueue(queue);
   await channel.deleteQueue(deadLetterQueue);

@@ -4,6 +4,7 @@
 // flatten the ratio.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { record } from './results.mjs';
 
 const MQ = process.env.BENCH_MQ ?? fileURLToPath(new URL('../bin/mq.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
@@ -61,5 +62,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `  mq --help       ${r.helpMs.toFixed(1)} ms  ratio ${r.helpRatio.toFixed(2)} (limit 2.5)`,
   );
+  const baseline = { baseline: 'node -e 0', baselineValue: r.baselineMs, unit: 'ms' };
+  record({
+    measure: 'start-up: mq --version',
+    ...baseline,
+    value: r.versionMs,
+    goal: 'ratio ≤ 1.3 (limit 2.5)',
+    met: r.versionRatio <= 2.5,
+  });
+  record({
+    measure: 'start-up: mq --help',
+    ...baseline,
+    value: r.helpMs,
+    goal: 'ratio ≤ 2.5',
+    met: r.helpRatio <= 2.5,
+  });
   if (r.versionRatio > 2.5 || r.helpRatio > 2.5) process.exitCode = 1;
 }
