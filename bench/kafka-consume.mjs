@@ -5,13 +5,13 @@
 // then leaves. Both sides are fresh processes timed from spawn to exit, so start-up, connect and
 // the group join are in both numbers, as they are for a user.
 // Needs Kafka on 127.0.0.1:9092 and a build (`npm run bench` does both checks).
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, median, timedNode } from './processes.mjs';
 import { record } from './results.mjs';
 
 const BOOTSTRAP = process.env.MQ_BENCH_KAFKA ?? '127.0.0.1:9092';
@@ -55,23 +55,10 @@ writeFileSync(
 `,
 );
 
-const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
-delete env.NODE_EXTRA_CA_CERTS;
+const env = benchEnv();
 
-function timed(argv) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, argv, {
-    env,
-    cwd: scratch,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const elapsed = performance.now() - started;
-  if (result.status !== 0)
-    throw new Error(`${argv.join(' ')} exited ${result.status}: ${result.stderr}`);
-  return elapsed;
-}
+const timed = (argv) => timedNode(argv, { env, cwd: scratch });
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const kafka = new Kafka({ brokers: [BOOTSTRAP], clientId: 'mq-bench', logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const producer = kafka.producer({ allowAutoTopicCreation: false });

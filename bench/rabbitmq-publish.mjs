@@ -4,13 +4,13 @@
 // processes and are timed from spawn to exit, so mq's start-up and connect are in its number, as
 // they are for a user. Also a one-shot publish of one message (connect, confirm, close) each way.
 // Needs RabbitMQ on 127.0.0.1:5672 (guest/guest) and a build (`npm run bench` does both checks).
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, median, timedNode } from './processes.mjs';
 import { record } from './results.mjs';
 
 const BROKER_URL = process.env.MQ_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
@@ -48,21 +48,9 @@ writeFileSync(
 const fixture = join(scratch, 'message.json');
 writeFileSync(fixture, body);
 
-const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
-delete env.NODE_EXTRA_CA_CERTS;
+const env = benchEnv();
 
-function timed(argv) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, argv, {
-    env,
-    cwd: scratch,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const elapsed = performance.now() - started;
-  if (result.status !== 0)
-    throw new Error(`${argv.join(' ')} exited ${result.status}: ${result.stderr}`);
-  return elapsed;
-}
+const timed = (argv) => timedNode(argv, { env, cwd: scratch });
 
 const mqArgs = (count) => [
   join(root, 'bin', 'mq.js'),
@@ -79,7 +67,6 @@ const mqArgs = (count) => [
   String(count),
 ];
 const bareArgs = (count) => [bareScript, BROKER_URL, queue, String(count), body];
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const connection = await amqplib.connect(BROKER_URL);
 const channel = await connection.createChannel();

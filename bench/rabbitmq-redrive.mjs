@@ -5,13 +5,13 @@
 // deleted at the end), and both are fresh processes timed from spawn to exit, so mq's start-up,
 // connect, DLQ discovery and journal are in its number. The rounds alternate.
 // Needs RabbitMQ on 127.0.0.1:5672 (guest/guest, management plugin) and a build.
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, median, timedNode } from './processes.mjs';
 import { record } from './results.mjs';
 
 const BROKER_URL = process.env.MQ_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
@@ -51,21 +51,9 @@ writeFileSync(
 `,
 );
 
-const env = { ...process.env, CI: 'true', NO_COLOR: '1', MQ_HOME: join(scratch, 'home') };
-delete env.NODE_EXTRA_CA_CERTS;
+const env = benchEnv({ MQ_HOME: join(scratch, 'home') });
 
-function timed(argv) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, argv, {
-    env,
-    cwd: scratch,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const elapsed = performance.now() - started;
-  if (result.status !== 0)
-    throw new Error(`${argv.join(' ')} exited ${result.status}: ${result.stderr}`);
-  return elapsed;
-}
+const timed = (argv) => timedNode(argv, { env, cwd: scratch });
 
 const connection = await amqplib.connect(BROKER_URL);
 const channel = await connection.createConfirmChannel();
@@ -133,7 +121,6 @@ try {
     );
     await movedAll();
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const rate = (ms) => (MESSAGES / ms) * 1000;
   const [mqRate, bareRate] = [rate(median(runs.mq)), rate(median(runs.bare))];
   console.log(`RabbitMQ redrive, ${MESSAGES} dead letters, median of ${ROUNDS} (whole process)`);

@@ -3,6 +3,7 @@
  * and one latency histogram per mode as inline SVG. Self-contained on purpose: no scripts and
  * nothing fetched, so the file opens offline, years later, and shows exactly what was measured.
  */
+import type { ModeResult } from './run.js';
 import { binCounts, ratioEdges } from './histogram.js';
 
 type Mode = 'sync' | 'async';
@@ -16,17 +17,7 @@ export interface ReportInput {
     concurrency: number;
     rate: number | null;
     timeScale: number;
-    modes: Record<
-      Mode,
-      {
-        latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
-        throughputPerSec: number;
-        completed: number;
-        errors: number;
-        allProcessedMs: number | null;
-        processed: Record<string, number>;
-      }
-    >;
+    modes: Record<Mode, ModeResult>;
   };
   /** Every order's latency in ms, per mode (the raw samples behind the percentiles). */
   latenciesMs: Record<Mode, readonly number[]>;
