@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { arch, availableParallelism, platform } from 'node:os';
 import { Command } from 'commander';
 import { parseDuration, parsePositiveInt, parseRate } from '../config/parse-args.js';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import type { Factory } from '../factory.js';
 import { writeJson } from '../io/json.js';
 import { printRows } from '../io/table.js';
@@ -189,9 +189,14 @@ async function bench(f: Factory, flags: BenchFlags): Promise<void> {
   const pace =
     flags.rate === undefined ? `${flags.concurrency} at a time` : `${flags.rate} a second`;
   f.io.notice(`sync: ${flags.orders} orders, ${pace}…`);
+  const stopIfInterrupted = () => {
+    if (f.signal.aborted) throw new InterruptedError('interrupted: the benchmark stopped');
+  };
   const syncRun = await runMode('sync', options);
+  stopIfInterrupted();
   f.io.notice(`async: ${flags.orders} orders, ${pace}…`);
   const asyncRun = await runMode('async', options);
+  stopIfInterrupted();
   const [sync, async] = [syncRun.result, asyncRun.result];
   const result = {
     version: 1,

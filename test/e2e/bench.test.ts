@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runMq } from '../helpers/cli.js';
+import { isolatedEnv, runMq, startMq } from '../helpers/cli.js';
 import {
   brokerUrl,
   createVhost,
@@ -134,6 +134,15 @@ describe('mq bench on the embedded broker', () => {
     expect(result.consume.messages).toBe(result.publish.messages);
     expect(result.publish.perSec).toBeGreaterThan(0);
     expect(Object.keys(result.consume.latencyMs)).toEqual(['p50', 'p90', 'p99', 'max']);
+  });
+
+  it('stops at Ctrl-C with exit 130, its processes gone', async () => {
+    const run = startMq(['bench', '--time-scale', '1', '--orders', '100'], { env: isolatedEnv() });
+    await run.waitForStderr(/sync: 100 orders/);
+    process.kill(run.pid, 'SIGINT');
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted: the benchmark stopped/);
   });
 
   it('refuses bad input with one line and exit 2', async () => {
