@@ -1,8 +1,9 @@
 /**
  * `mq bench`'s harness (DESIGN.md §8): per mode, the order service and the three services as
- * processes of their own (worker.ts), a closed-loop load of `orders` orders from `concurrency`
- * clients, latencies in an HdrHistogram (Node's `perf_hooks.createHistogram`, the HdrHistogram C
- * library), then, in async mode, the wait until every service has worked through every order.
+ * processes of their own (worker.ts), `orders` orders from `concurrency` clients (closed loop) or
+ * on a schedule (open loop), latencies in an HdrHistogram (Node's `perf_hooks.createHistogram`,
+ * the HdrHistogram C library), then, in async mode, the wait until every service has worked
+ * through every order.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

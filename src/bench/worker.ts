@@ -2,16 +2,16 @@
  * One process of `mq bench`'s story (DESIGN.md §8), forked by the bench with an IPC channel:
  *
  * - a service: an HTTP server on loopback whose POST answers after the service's work time (503
- *   while it is down). In async mode it consumes its own queue instead, working on up to
- *   `concurrency` messages at once (as many instances) and acking each when its work is done; while down it does not
- *   consume, so its messages wait.
+ *   while it is down). In async mode it consumes its own queue instead, as `concurrency`
+ *   instances each working on one message and acking it when the work is done; while down it
+ *   does not consume, so its messages wait.
  * - the order service: an HTTP server whose POST /orders, in sync mode, calls the services one
  *   after another and answers when all have (502 if one failed); in async mode it publishes
  *   `order.placed` with a confirm and answers. Publishes that arrive together go in one call, which
  *   the embedded broker commits in one transaction.
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { openBroker } from '../brokers/open.js';
@@ -31,12 +31,13 @@ function report(message: WorkerReport): void {
   process.send?.(message);
 }
 
+/** An HTTP server on loopback answering every request with the status `handle` resolves to. */
 async function listen(
-  handle: (request: IncomingMessage, response: ServerResponse) => Promise<number>,
+  handle: () => Promise<number>,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     request.resume();
-    handle(request, response).then(
+    handle().then(
       (status) => response.writeHead(status).end(),
       () => response.writeHead(500).end(),
     );
