@@ -14,8 +14,11 @@ const KILLS = 4;
 /** Reading every message back takes a round trip each on RabbitMQ: ~200 a second here. */
 const CONSUME_TIMEOUT = `${Math.max(15, Math.ceil(MESSAGES / 100))}s`;
 const FIXTURE = 'fixtures/order.placed.json';
-/** At most this many messages a second, so that a run lasts long enough for a kill to land mid-run. */
-const RATE = Math.max(500, Math.round(MESSAGES / 2));
+/**
+ * At most this many messages a second, so that every run lasts long enough for its kill to land
+ * mid-run: four kills of at most 0.9 s each take at most 90 % of the messages.
+ */
+const RATE = Math.max(250, Math.round(MESSAGES / 4));
 
 interface Envelope {
   id: string;
