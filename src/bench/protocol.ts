@@ -41,7 +41,7 @@ export type WorkerStart = ServiceStart | OrderStart;
 
 /** Worker → bench. */
 export type WorkerReport =
-  | { kind: 'ready'; url: string | null }
+  | { kind: 'ready'; url: string }
   /** A service's count of finished work so far. */
   | { kind: 'processed'; count: number }
   | { kind: 'failed'; message: string };

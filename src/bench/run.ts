@@ -7,14 +7,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHistogram } from 'node:perf_hooks';
-import { openBroker } from '../brokers/open.js';
+import { benchBroker, withBroker } from './broker.js';
 import type { BrokerSpec } from '../config/broker-url.js';
-import { requireCapability, type BrokerAdapter } from '../brokers/types.js';
+import { requireCapability } from '../brokers/types.js';
 import type { Topology } from '../config/topology.js';
 import { MqError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -76,11 +73,7 @@ const QUEUE_EXPIRY_MS = 10 * 60_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 
 export async function runMode(mode: BenchMode, options: BenchOptions): Promise<ModeRun> {
-  const scratch = options.broker.kind === 'local' ? mkdtempSync(join(tmpdir(), 'mq-bench-')) : null;
-  const broker: BrokerSpec =
-    scratch === null
-      ? options.broker
-      : { kind: 'local', dataDir: scratch, display: `local:${scratch}` };
+  const { spec: broker, throwaway, discard } = benchBroker(options.broker);
   const { bench: topology, declared } = benchTopology(
     broker.kind,
     Object.keys(options.services),
@@ -151,7 +144,7 @@ export async function runMode(mode: BenchMode, options: BenchOptions): Promise<M
   } finally {
     closeConnections();
     await Promise.all(workers.map((worker) => worker.stop()));
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    if (throwaway) discard();
     else if (applied) await remove(broker, declared);
   }
 }
@@ -211,16 +204,6 @@ async function remove(spec: BrokerSpec, declared: Topology): Promise<void> {
   await withBroker(spec, async (broker) => {
     await requireCapability(broker, 'topology').remove?.(declared);
   });
-}
-
-async function withBroker<T>(spec: BrokerSpec, work: (broker: BrokerAdapter) => Promise<T>) {
-  const broker = await openBroker(spec, { connectTimeoutMs: 10_000, project: null });
-  try {
-    await broker.connect();
-    return await work(broker);
-  } finally {
-    await broker.close();
-  }
 }
 
 interface Load {
@@ -328,7 +311,7 @@ class Worker {
       const describe = start.role === 'service' ? `the ${start.name} service` : 'the order service';
       child.on('message', (report: WorkerReport) => {
         if (report.kind === 'ready') {
-          worker.url = report.url ?? '';
+          worker.url = report.url;
           resolve(worker);
         } else if (report.kind === 'processed') {
           worker.processed = report.count;

@@ -6,11 +6,8 @@
  * on the same clock. Everything goes through a queue or topic of the run's own, deleted at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { openBroker } from '../brokers/open.js';
+import { benchBroker, withBroker } from './broker.js';
 import { requireCapability, type BrokerAdapter, type Route } from '../brokers/types.js';
 import type { BrokerSpec } from '../config/broker-url.js';
 import type { Topology } from '../config/topology.js';
@@ -47,26 +44,21 @@ const STAMP_BYTES = 8;
 const DRAIN_TIMEOUT_MS = 60_000;
 
 export async function runThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
-  const scratch = options.broker.kind === 'local' ? mkdtempSync(join(tmpdir(), 'mq-bench-')) : null;
-  const spec: BrokerSpec =
-    scratch === null
-      ? options.broker
-      : { kind: 'local', dataDir: scratch, display: `local:${scratch}` };
+  const { spec, throwaway, discard } = benchBroker(options.broker);
   const name = `mq-bench-${randomUUID().slice(0, 8)}`;
   const declared = scratchTopology(spec.kind, name);
-  const broker = await openBroker(spec, { connectTimeoutMs: 10_000, project: null });
   try {
-    await broker.connect();
-    const topology = requireCapability(broker, 'topology');
-    await topology.apply(declared);
-    try {
-      return await measure(broker, spec.kind, name, options);
-    } finally {
-      if (scratch === null) await topology.remove?.(declared);
-    }
+    return await withBroker(spec, async (broker) => {
+      const topology = requireCapability(broker, 'topology');
+      await topology.apply(declared);
+      try {
+        return await measure(broker, spec.kind, name, options);
+      } finally {
+        if (!throwaway) await topology.remove?.(declared);
+      }
+    });
   } finally {
-    await broker.close();
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    discard();
   }
 }
 
